@@ -1,0 +1,22 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.k8s import manifests as m
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "k8s: offline checks of the Kubernetes manifests")
+    config.addinivalue_line("markers", "kind: live tests against a kind cluster (need kind, kubectl, docker)")
+
+
+@pytest.fixture(scope="session")
+def manifest_dir() -> Path:
+    """The folder under test; K8S_MANIFEST_DIR points the checks at another copy."""
+    return Path(os.environ.get("K8S_MANIFEST_DIR", m.MANIFEST_DIR))
+
+
+@pytest.fixture(scope="session")
+def objs(manifest_dir):
+    return m.load_dir(manifest_dir)

@@ -1,0 +1,769 @@
+"""Offline checks of the Kubernetes manifests in k8s-specifications/.
+
+Every ``check_*`` function takes loaded manifests (see :func:`load_dir`) and
+returns a list of human-readable problems; an empty list means "fine". The
+tests in this folder assert on these lists, and the mutation tests break a
+copy of the manifests to prove that each check really catches a broken
+deployment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_DIR = ROOT / "k8s-specifications"
+MAKEFILE = ROOT / "Makefile"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+KIND_CONFIG = ROOT / "kind" / "config.yaml"
+CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+
+NAMESPACE = "vote"
+OUR_APPS = ("vote", "worker", "result")  # built here, run as uid 10001
+THIRD_PARTY_IMAGES = {"redis": "redis:7.4.1", "db": "postgres:15.10"}
+ALL_APPS = OUR_APPS + tuple(THIRD_PARTY_IMAGES)
+OUR_UID = 10001
+HTTP_PORT = 8080
+
+# Service name -> (type, service port, nodePort or None)
+EXPECTED_SERVICES = {
+    "vote": ("NodePort", 5000, 31000),
+    "result": ("NodePort", 5001, 31001),
+    "redis": ("ClusterIP", 6379, None),
+    "db": ("ClusterIP", 5432, None),
+}
+
+# Kubernetes minors of the node images that the current kind release ships
+# (kind v0.33.0: v1.37.0, v1.36.4, v1.35.8, v1.34.11).
+KIND_NODE_VERSIONS = ("1.34", "1.35", "1.36", "1.37")
+
+# Pod Security Standard "restricted": allowed volume types.
+RESTRICTED_VOLUME_TYPES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+    "persistentVolumeClaim", "projected", "secret",
+}
+VOLUME_META_KEYS = {"name"}
+
+# Peers outside namespace vote, used to evaluate the NetworkPolicies.
+#   name -> (namespace labels or None for "not a pod", pod labels, ip, ports it listens on)
+EXTERNAL_PEERS = {
+    "kube-dns": ({"kubernetes.io/metadata.name": "kube-system"}, {"k8s-app": "kube-dns"},
+                 "10.244.0.2", [(53, "UDP", "dns"), (53, "TCP", "dns-tcp"), (9153, "TCP", "metrics")]),
+    "other-namespace-pod": ({"kubernetes.io/metadata.name": "default"}, {"app": "vote"},
+                            "10.244.0.3", [(80, "TCP", "http"), (8080, "TCP", "http-alt")]),
+    "outside": (None, {}, "203.0.113.10", [(443, "TCP", "https"), (53, "UDP", "dns")]),
+}
+
+
+def expected_flows() -> set[tuple[str, str, str]]:
+    """The flows that issue 3 allows, as (from, to, "port/PROTO")."""
+    flows = {
+        ("vote", "redis", "6379/TCP"),
+        ("worker", "redis", "6379/TCP"),
+        ("worker", "db", "5432/TCP"),
+        ("result", "db", "5432/TCP"),
+    }
+    for app in OUR_APPS:  # the pods that look names up
+        flows.add((app, "kube-dns", "53/UDP"))
+        flows.add((app, "kube-dns", "53/TCP"))
+    for peer in EXTERNAL_PEERS:  # NodePort ingress: from anywhere
+        flows.add((peer, "vote", f"{HTTP_PORT}/TCP"))
+        flows.add((peer, "result", f"{HTTP_PORT}/TCP"))
+    return flows
+
+
+# --------------------------------------------------------------------------
+# loading
+
+
+@dataclass
+class Obj:
+    file: str
+    doc: dict
+
+    @property
+    def kind(self) -> str:
+        return self.doc.get("kind", "")
+
+    @property
+    def name(self) -> str:
+        return (self.doc.get("metadata") or {}).get("name", "")
+
+    @property
+    def ref(self) -> str:
+        return f"{self.file}: {self.kind}/{self.name}"
+
+
+def load_dir(path: Path | str) -> list[Obj]:
+    """Load every YAML document of every *.yaml/*.yml file, in kubectl's order."""
+    path = Path(path)
+    objs = []
+    for f in sorted(path.iterdir()):
+        if f.suffix in (".yaml", ".yml") and f.is_file():
+            with open(f, encoding="utf-8") as fh:
+                for doc in yaml.safe_load_all(fh):
+                    if doc is not None:
+                        objs.append(Obj(f.name, doc))
+    return objs
+
+
+def of_kind(objs: Iterable[Obj], kind: str) -> list[Obj]:
+    return [o for o in objs if o.kind == kind]
+
+
+def by_name(objs: Iterable[Obj], kind: str) -> dict[str, Obj]:
+    return {o.name: o for o in of_kind(objs, kind)}
+
+
+def pod_spec(dep: Obj) -> dict:
+    return dep.doc.get("spec", {}).get("template", {}).get("spec", {}) or {}
+
+
+def pod_labels(dep: Obj) -> dict:
+    return dep.doc.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {}) or {}
+
+
+def containers(dep: Obj, init: bool = True) -> Iterator[dict]:
+    spec = pod_spec(dep)
+    yield from spec.get("containers", []) or []
+    if init:
+        yield from spec.get("initContainers", []) or []
+
+
+def app_of(dep: Obj) -> str:
+    return pod_labels(dep).get("app", dep.name)
+
+
+# --------------------------------------------------------------------------
+# folder layout
+
+
+def check_folder(path: Path | str) -> list[str]:
+    """Only Kubernetes YAML, Namespace first, every doc a Kubernetes object."""
+    path = Path(path)
+    problems = []
+    files = sorted(path.iterdir())
+    if not files:
+        return [f"{path} is empty"]
+    for f in files:
+        if f.is_dir():
+            problems.append(f"{f.name}/ is a directory: `kubectl apply -f {path.name}` does not recurse")
+        elif f.suffix not in (".yaml", ".yml"):
+            problems.append(f"{f.name} is not a YAML file: `kubectl apply -f` would try to apply it")
+    try:
+        objs = load_dir(path)
+    except yaml.YAMLError as e:
+        return problems + [f"YAML does not parse: {e}"]
+    for o in objs:
+        if not isinstance(o.doc, dict) or not {"apiVersion", "kind", "metadata"} <= set(o.doc):
+            problems.append(f"{o.file}: a document is not a Kubernetes object (apiVersion/kind/metadata)")
+    namespaces = [o for o in objs if o.kind == "Namespace"]
+    if [o.name for o in namespaces] != [NAMESPACE]:
+        problems.append(f"expected exactly one Namespace '{NAMESPACE}', found {[o.name for o in namespaces]}")
+    if objs and objs[0].kind != "Namespace":
+        problems.append(f"the first object applied is {objs[0].ref}, not the Namespace: "
+                        f"the namespaced objects before it would fail on an empty cluster")
+    for ns in namespaces:
+        first_file = min(f.name for f in files if f.is_file())
+        if ns.file != first_file:
+            problems.append(f"Namespace is in {ns.file}, which does not sort first ({first_file} does)")
+    return problems
+
+
+def check_namespace_and_labels(objs: list[Obj]) -> list[str]:
+    problems = []
+    for o in objs:
+        if o.kind == "Namespace":
+            continue
+        meta = o.doc.get("metadata", {})
+        if meta.get("namespace") != NAMESPACE:
+            problems.append(f"{o.ref} is in namespace {meta.get('namespace')!r}, not {NAMESPACE!r}")
+        if not (meta.get("labels") or {}).get("app"):
+            problems.append(f"{o.ref} has no label 'app'")
+    for dep in of_kind(objs, "Deployment"):
+        labels = pod_labels(dep)
+        if labels.get("app") != dep.name:
+            problems.append(f"{dep.ref}: pod template label app={labels.get('app')!r}, expected {dep.name!r}")
+        sel = dep.doc.get("spec", {}).get("selector", {}).get("matchLabels", {}) or {}
+        if not sel or any(labels.get(k) != v for k, v in sel.items()):
+            problems.append(f"{dep.ref}: selector {sel} does not match its pod template labels {labels}")
+    if set(by_name(objs, "Deployment")) != set(ALL_APPS):
+        problems.append(f"Deployments {sorted(by_name(objs, 'Deployment'))} != {sorted(ALL_APPS)}")
+    return problems
+
+
+def check_pod_security_labels(objs: list[Obj]) -> list[str]:
+    ns = by_name(objs, "Namespace").get(NAMESPACE)
+    if ns is None:
+        return [f"no Namespace {NAMESPACE}"]
+    labels = ns.doc.get("metadata", {}).get("labels", {}) or {}
+    if labels.get("pod-security.kubernetes.io/enforce") != "restricted":
+        return [f"Namespace {NAMESPACE} does not enforce Pod Security Standard 'restricted'"]
+    return []
+
+
+# --------------------------------------------------------------------------
+# Services
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _container_ports(dep: Obj) -> list[dict]:
+    return [p for c in containers(dep, init=False) for p in (c.get("ports") or [])]
+
+
+def resolve_target_port(dep: Obj, target: Any) -> dict | None:
+    for p in _container_ports(dep):
+        if (isinstance(target, str) and p.get("name") == target) or \
+                (isinstance(target, int) and p.get("containerPort") == target):
+            return p
+    return None
+
+
+def check_services(objs: list[Obj]) -> list[str]:
+    problems = []
+    deps = of_kind(objs, "Deployment")
+    services = by_name(objs, "Service")
+    if set(services) != set(EXPECTED_SERVICES):
+        problems.append(f"Services {sorted(services)} != expected {sorted(EXPECTED_SERVICES)}"
+                        " (worker must have none)")
+    for name, svc in services.items():
+        spec = svc.doc.get("spec", {})
+        selector = spec.get("selector") or {}
+        matched = [d for d in deps if _selects(selector, pod_labels(d))]
+        if len(matched) != 1:
+            problems.append(f"{svc.ref}: selector {selector} matches {len(matched)} Deployments' pods "
+                            f"({[d.name for d in matched]}), expected exactly 1")
+            continue
+        dep = matched[0]
+        if selector.get("app") != name:
+            problems.append(f"{svc.ref}: selects app={selector.get('app')!r}, expected app={name!r}")
+        for port in spec.get("ports") or []:
+            target = port.get("targetPort", port.get("port"))
+            cport = resolve_target_port(dep, target)
+            if cport is None:
+                problems.append(f"{svc.ref}: targetPort {target!r} is no containerPort of "
+                                f"Deployment {dep.name} (ports: {_container_ports(dep)})")
+            elif isinstance(target, int):
+                problems.append(f"{svc.ref}: targetPort {target} should name the containerPort "
+                                f"({cport.get('name')!r})")
+            elif cport.get("protocol", "TCP") != port.get("protocol", "TCP"):
+                problems.append(f"{svc.ref}: protocol differs from containerPort {target}")
+        exp = EXPECTED_SERVICES.get(name)
+        if exp:
+            typ, port_no, node_port = exp
+            if spec.get("type", "ClusterIP") != typ:
+                problems.append(f"{svc.ref}: type {spec.get('type', 'ClusterIP')}, expected {typ}")
+            ports = spec.get("ports") or []
+            if len(ports) != 1 or ports[0].get("port") != port_no:
+                problems.append(f"{svc.ref}: ports {ports}, expected one port {port_no}")
+            elif ports[0].get("nodePort") != node_port:
+                problems.append(f"{svc.ref}: nodePort {ports[0].get('nodePort')}, expected {node_port}")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# env references and secrets
+
+
+def _secret_keys(secret: Obj) -> set[str]:
+    return set((secret.doc.get("data") or {}) | (secret.doc.get("stringData") or {}))
+
+
+def service_port(svc: Obj) -> int | None:
+    ports = svc.doc.get("spec", {}).get("ports") or []
+    return ports[0].get("port") if ports else None
+
+
+def check_env_references(objs: list[Obj]) -> list[str]:
+    problems = []
+    services = by_name(objs, "Service")
+    secrets = by_name(objs, "Secret")
+    fqdn = re.compile(rf"^([a-z0-9-]+)\.{NAMESPACE}\.svc\.cluster\.local\.?$")
+    for dep in of_kind(objs, "Deployment"):
+        for c in containers(dep):
+            env = {e["name"]: e for e in c.get("env") or []}
+            for name, e in env.items():
+                if "valueFrom" in e:
+                    ref = e["valueFrom"].get("secretKeyRef")
+                    if ref:
+                        sec = secrets.get(ref.get("name"))
+                        if sec is None:
+                            problems.append(f"{dep.ref} {c['name']}: env {name} uses Secret "
+                                            f"{ref.get('name')!r}, which is not defined")
+                        elif ref.get("key") not in _secret_keys(sec):
+                            problems.append(f"{dep.ref} {c['name']}: env {name} uses key {ref.get('key')!r} "
+                                            f"missing from Secret {sec.name} (keys {sorted(_secret_keys(sec))})")
+                    continue
+                value = str(e.get("value", ""))
+                if re.search(r"PASSWORD|SECRET|TOKEN", name):
+                    problems.append(f"{dep.ref} {c['name']}: env {name} is a plain value; use a secretKeyRef")
+                if name.endswith("_HOST"):
+                    m = fqdn.match(value)
+                    host = m.group(1) if m else value
+                    if host not in services:
+                        problems.append(f"{dep.ref} {c['name']}: env {name}={value!r} names no Service "
+                                        f"(Services: {sorted(services)})")
+                        continue
+                    port_var = name[: -len("_HOST")] + "_PORT"
+                    want = service_port(services[host])
+                    if port_var not in env:
+                        problems.append(f"{dep.ref} {c['name']}: {name} is set but {port_var} is not")
+                    elif str(env[port_var].get("value")) != str(want):
+                        problems.append(f"{dep.ref} {c['name']}: {port_var}={env[port_var].get('value')!r} "
+                                        f"but Service {host} listens on {want}")
+            for src in c.get("envFrom") or []:
+                ref = src.get("secretRef")
+                if ref and ref.get("name") not in secrets:
+                    problems.append(f"{dep.ref} {c['name']}: envFrom Secret {ref.get('name')!r} not defined")
+        if pod_spec(dep).get("enableServiceLinks", True):
+            problems.append(f"{dep.ref}: enableServiceLinks must be false (service links inject "
+                            f"REDIS_PORT=tcp://... style variables)")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# images
+
+
+def parse_makefile(path: Path | str = MAKEFILE) -> dict:
+    text = Path(path).read_text(encoding="utf-8")
+
+    def var(name: str) -> str | None:
+        m = re.search(rf"^\s*{name}\s*(?:\?=|:=|::=|=)\s*(.*?)\s*(?:#.*)?$", text, re.M)
+        return m.group(1).strip() if m else None
+
+    images = var("IMAGES")
+    return {
+        "TAG": var("TAG"),
+        "IMAGE_PREFIX": var("IMAGE_PREFIX"),
+        "IMAGES": images.split() if images is not None else None,
+    }
+
+
+def _expand_compose(value: str, env: dict) -> str:
+    def sub(m: re.Match) -> str:
+        name, default = m.group(1), m.group(3)
+        return env.get(name) or (default if default is not None else "")
+    return re.sub(r"\$\{(\w+)(:?-([^}]*))?\}", sub, value)
+
+
+def compose_images(path: Path | str, tag: str) -> dict[str, str]:
+    with open(path, encoding="utf-8") as fh:
+        compose = yaml.safe_load(fh) or {}
+    return {name: _expand_compose(str(svc["image"]), {"TAG": tag})
+            for name, svc in (compose.get("services") or {}).items() if svc and svc.get("image")}
+
+
+def image_tag(image: str) -> str | None:
+    last = image.split("@")[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def check_images(objs: list[Obj], make: dict, compose: dict[str, str] | None = None) -> list[str]:
+    problems = []
+    tag, prefix, names = make["TAG"], make["IMAGE_PREFIX"], make["IMAGES"]
+    if not tag or prefix is None or not names:
+        return [f"Makefile lacks TAG ?= / IMAGE_PREFIX ?= / IMAGES := (parsed {make})"]
+    deps = by_name(objs, "Deployment")
+    ours = {}
+    for dep in deps.values():
+        for c in containers(dep):
+            image = c.get("image", "")
+            t = image_tag(image)
+            if t is None or t == "latest":
+                problems.append(f"{dep.ref} {c['name']}: image {image!r} has no explicit tag (or 'latest')")
+            if image.startswith(prefix):
+                ours[dep.name] = image
+                if c.get("imagePullPolicy") != "IfNotPresent":
+                    problems.append(f"{dep.ref} {c['name']}: imagePullPolicy {c.get('imagePullPolicy')!r}, "
+                                    f"expected IfNotPresent for a locally built image")
+    for app in OUR_APPS:
+        want = f"{prefix}{app}:{tag}"
+        if ours.get(app) != want:
+            problems.append(f"Deployment {app}: image {ours.get(app)!r}, expected {want!r} "
+                            f"(Makefile IMAGE_PREFIX/TAG)")
+    built = {f"{prefix}{n}:{tag}" for n in names}
+    if set(ours.values()) != built:
+        problems.append(f"images the manifests run {sorted(ours.values())} != images `make kind-load` "
+                        f"builds and loads {sorted(built)}")
+    for app, image in THIRD_PARTY_IMAGES.items():
+        got = [c.get("image") for c in containers(deps[app])] if app in deps else []
+        if got != [image]:
+            problems.append(f"Deployment {app}: images {got}, expected [{image!r}]")
+    if compose is not None:
+        compose_ours = {i for i in compose.values() if i.startswith(prefix)}
+        if compose_ours != built:
+            problems.append(f"docker-compose.yml builds {sorted(compose_ours)}, Makefile/k8s use {sorted(built)}")
+        for image in THIRD_PARTY_IMAGES.values():
+            if image not in compose.values():
+                problems.append(f"docker-compose.yml does not run {image} (k8s does): versions drifted")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# containers: probes, resources, security context
+
+
+def _handler(probe: dict) -> str | None:
+    for h in ("httpGet", "exec", "tcpSocket", "grpc"):
+        if h in probe:
+            return h
+    return None
+
+
+def check_probes(objs: list[Obj]) -> list[str]:
+    problems = []
+    for dep in of_kind(objs, "Deployment"):
+        app = app_of(dep)
+        for c in containers(dep, init=False):
+            where = f"{dep.ref} container {c.get('name')}"
+            for kind, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+                probe = c.get(kind)
+                if not probe or not _handler(probe):
+                    problems.append(f"{where}: no {kind}")
+                    continue
+                if "httpGet" in probe:
+                    port = probe["httpGet"].get("port")
+                    if resolve_target_port(dep, port) is None:
+                        problems.append(f"{where}: {kind} port {port!r} is no containerPort")
+                if "tcpSocket" in probe and resolve_target_port(dep, probe["tcpSocket"].get("port")) is None:
+                    problems.append(f"{where}: {kind} port {probe['tcpSocket'].get('port')!r} is no containerPort")
+                if app in OUR_APPS:
+                    got = probe.get("httpGet", {}).get("path")
+                    if got != path:
+                        problems.append(f"{where}: {kind} must be an HTTP GET of {path}, got {probe}")
+                if kind == "livenessProbe" and probe == c.get("readinessProbe"):
+                    problems.append(f"{where}: liveness and readiness probes are identical")
+    return problems
+
+
+def check_resources(objs: list[Obj]) -> list[str]:
+    problems = []
+    for dep in of_kind(objs, "Deployment"):
+        for c in containers(dep):
+            res = c.get("resources") or {}
+            for section in ("requests", "limits"):
+                for r in ("cpu", "memory"):
+                    if not (res.get(section) or {}).get(r):
+                        problems.append(f"{dep.ref} container {c.get('name')}: no resources.{section}.{r}")
+    return problems
+
+
+def _effective(pod_sc: dict, c_sc: dict, key: str) -> Any:
+    return c_sc.get(key, pod_sc.get(key))
+
+
+def check_security(objs: list[Obj]) -> list[str]:
+    """Pod Security Standard 'restricted' for every pod, plus our own hardening."""
+    problems = []
+    for dep in of_kind(objs, "Deployment"):
+        spec = pod_spec(dep)
+        pod_sc = spec.get("securityContext") or {}
+        app = app_of(dep)
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(host):
+                problems.append(f"{dep.ref}: {host} is not allowed")
+        for v in spec.get("volumes") or []:
+            kinds = set(v) - VOLUME_META_KEYS
+            if not kinds <= RESTRICTED_VOLUME_TYPES:
+                problems.append(f"{dep.ref}: volume {v.get('name')} of type {sorted(kinds)} is not allowed")
+        if spec.get("automountServiceAccountToken", True):
+            problems.append(f"{dep.ref}: automountServiceAccountToken must be false (no pod talks to the API)")
+        mounts_tmp = {}
+        for v in spec.get("volumes") or []:
+            mounts_tmp[v.get("name")] = "emptyDir" in v
+        for c in containers(dep):
+            sc = c.get("securityContext") or {}
+            where = f"{dep.ref} container {c.get('name')}"
+            if _effective(pod_sc, sc, "runAsNonRoot") is not True:
+                problems.append(f"{where}: runAsNonRoot must be true")
+            uid = _effective(pod_sc, sc, "runAsUser")
+            if uid == 0:
+                problems.append(f"{where}: runAsUser 0")
+            if app in OUR_APPS and uid != OUR_UID:
+                problems.append(f"{where}: runAsUser {uid}, expected {OUR_UID} (the image's USER)")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: allowPrivilegeEscalation must be false")
+            if sc.get("privileged"):
+                problems.append(f"{where}: privileged")
+            caps = sc.get("capabilities") or {}
+            if "ALL" not in (caps.get("drop") or []):
+                problems.append(f"{where}: capabilities.drop must contain ALL")
+            if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+                problems.append(f"{where}: capabilities.add {caps.get('add')} not allowed")
+            seccomp = (_effective(pod_sc, sc, "seccompProfile") or {}).get("type")
+            if seccomp not in ("RuntimeDefault", "Localhost"):
+                problems.append(f"{where}: seccompProfile must be RuntimeDefault")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: readOnlyRootFilesystem must be true")
+            if app in OUR_APPS:
+                tmp = [m for m in c.get("volumeMounts") or [] if m.get("mountPath") == "/tmp"]
+                if not tmp or not mounts_tmp.get(tmp[0].get("name")):
+                    problems.append(f"{where}: needs an emptyDir at /tmp (read-only root filesystem)")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# our three: metrics annotations, graceful shutdown, rollouts
+
+
+def _prestop_seconds(c: dict) -> float:
+    pre = (c.get("lifecycle") or {}).get("preStop") or {}
+    if "sleep" in pre:
+        return float(pre["sleep"].get("seconds", 0))
+    cmd = " ".join((pre.get("exec") or {}).get("command") or [])
+    m = re.search(r"sleep\(?\s*(\d+(?:\.\d+)?)", cmd)
+    return float(m.group(1)) if m else 0.0
+
+
+GUNICORN_GRACEFUL_TIMEOUT = 20
+
+
+def check_our_workloads(objs: list[Obj]) -> list[str]:
+    problems = []
+    deps = by_name(objs, "Deployment")
+    for app in OUR_APPS:
+        dep = deps.get(app)
+        if dep is None:
+            problems.append(f"no Deployment {app}")
+            continue
+        ann = dep.doc["spec"]["template"].get("metadata", {}).get("annotations") or {}
+        want = {"prometheus.io/scrape": "true", "prometheus.io/port": str(HTTP_PORT),
+                "prometheus.io/path": "/metrics"}
+        for k, v in want.items():
+            if ann.get(k) != v:
+                problems.append(f"{dep.ref}: pod annotation {k}={ann.get(k)!r}, expected {v!r}")
+        ports = _container_ports(dep)
+        if not any(p.get("name") == "http" and p.get("containerPort") == HTTP_PORT for p in ports):
+            problems.append(f"{dep.ref}: needs containerPort {HTTP_PORT} named http")
+        grace = pod_spec(dep).get("terminationGracePeriodSeconds", 30)
+        for c in containers(dep, init=False):
+            budget = _prestop_seconds(c) + (GUNICORN_GRACEFUL_TIMEOUT if app != "worker" else 0)
+            if grace <= budget:
+                problems.append(f"{dep.ref}: terminationGracePeriodSeconds {grace} <= preStop + graceful "
+                                f"stop ({budget} s): in-flight requests would be killed")
+    for app in ("vote", "result"):
+        dep = deps.get(app)
+        if dep is None:
+            continue
+        strategy = dep.doc["spec"].get("strategy") or {}
+        ru = strategy.get("rollingUpdate") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate" or ru.get("maxUnavailable") != 0:
+            problems.append(f"{dep.ref}: rolling update must have maxUnavailable 0, got {strategy}")
+        for c in containers(dep, init=False):
+            if _prestop_seconds(c) < 3:
+                problems.append(f"{dep.ref}: needs a preStop sleep (>= 3 s) so endpoints are removed "
+                                f"before gunicorn stops")
+    return problems
+
+
+def check_stateful(objs: list[Obj]) -> list[str]:
+    """db and redis: one pod per volume, data on a PVC that exists."""
+    problems = []
+    deps = by_name(objs, "Deployment")
+    pvcs = by_name(objs, "PersistentVolumeClaim")
+    data_dirs = {"db": "PGDATA", "redis": None}
+    for app, env_var in data_dirs.items():
+        dep = deps.get(app)
+        if dep is None:
+            problems.append(f"no Deployment {app}")
+            continue
+        spec = dep.doc["spec"]
+        if (spec.get("strategy") or {}).get("type") != "Recreate":
+            problems.append(f"{dep.ref}: strategy must be Recreate (never two pods on one volume)")
+        if spec.get("replicas", 1) != 1:
+            problems.append(f"{dep.ref}: replicas must be 1")
+        claims = {v["name"]: v["persistentVolumeClaim"].get("claimName")
+                  for v in pod_spec(dep).get("volumes") or [] if "persistentVolumeClaim" in v}
+        if not claims:
+            problems.append(f"{dep.ref}: no PersistentVolumeClaim volume")
+        for claim in claims.values():
+            if claim not in pvcs:
+                problems.append(f"{dep.ref}: claim {claim!r} has no PersistentVolumeClaim in the folder")
+        c = next(containers(dep, init=False))
+        mounts = [m["mountPath"] for m in c.get("volumeMounts") or [] if m.get("name") in claims]
+        if env_var:
+            env = {e["name"]: e.get("value") for e in c.get("env") or []}
+            pgdata = env.get(env_var) or ""
+            if not any(pgdata.startswith(m.rstrip("/") + "/") for m in mounts):
+                problems.append(f"{dep.ref}: {env_var}={pgdata!r} must be a subdirectory of the PVC "
+                                f"mount {mounts} (lost+found)")
+        else:
+            args = " ".join(c.get("args") or c.get("command") or [])
+            if "--appendonly yes" not in args or "/data" not in mounts:
+                problems.append(f"{dep.ref}: redis must run with --appendonly yes and /data on the PVC")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# NetworkPolicies
+
+
+def _match_selector(selector: dict | None, labels: dict) -> bool:
+    """Kubernetes LabelSelector semantics; an empty selector matches everything."""
+    selector = selector or {}
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    namespace_labels: tuple | None  # None: not a pod (a client outside the cluster)
+    labels: tuple
+    ip: str
+    ports: tuple  # ((port, protocol, name), ...)
+    in_namespace: bool
+
+
+def _peers(objs: list[Obj]) -> list[Peer]:
+    peers = []
+    ns_labels = (("kubernetes.io/metadata.name", NAMESPACE),)
+    for i, dep in enumerate(of_kind(objs, "Deployment")):
+        ports = tuple((p["containerPort"], p.get("protocol", "TCP"), p.get("name"))
+                      for p in _container_ports(dep))
+        peers.append(Peer(app_of(dep), ns_labels, tuple(sorted(pod_labels(dep).items())),
+                          f"10.244.1.{i + 1}", ports, True))
+    for name, (nsl, labels, ip, ports) in EXTERNAL_PEERS.items():
+        peers.append(Peer(name, tuple(sorted(nsl.items())) if nsl is not None else None,
+                          tuple(sorted(labels.items())), ip, tuple(ports), False))
+    return peers
+
+
+def _peer_matches(rule_peer: dict, peer: Peer) -> bool:
+    if "ipBlock" in rule_peer:
+        block = rule_peer["ipBlock"]
+        ip = ipaddress.ip_address(peer.ip)
+        if ip not in ipaddress.ip_network(block["cidr"], strict=False):
+            return False
+        return not any(ip in ipaddress.ip_network(e, strict=False) for e in block.get("except") or [])
+    if peer.namespace_labels is None:  # outside the cluster: only ipBlock matches
+        return False
+    if "namespaceSelector" in rule_peer:
+        if not _match_selector(rule_peer["namespaceSelector"], dict(peer.namespace_labels)):
+            return False
+    elif not peer.in_namespace:  # podSelector alone: the policy's own namespace
+        return False
+    return _match_selector(rule_peer.get("podSelector"), dict(peer.labels))
+
+
+def _port_matches(rule_ports: list | None, port: tuple) -> bool:
+    if not rule_ports:
+        return True
+    number, proto, name = port
+    for rp in rule_ports:
+        if rp.get("protocol", "TCP") != proto:
+            continue
+        p = rp.get("port")
+        if p is None:
+            return True
+        if isinstance(p, str):
+            if p == name:
+                return True
+        elif p == number or (rp.get("endPort") and p <= number <= rp["endPort"]):
+            return True
+    return False
+
+
+def _policy_types(pol: dict) -> list[str]:
+    spec = pol.get("spec", {})
+    if spec.get("policyTypes"):
+        return spec["policyTypes"]
+    return ["Ingress"] + (["Egress"] if "egress" in spec else [])
+
+
+def _direction_allows(policies: list[dict], subject: Peer, other: Peer, port: tuple,
+                      direction: str) -> bool:
+    """May `subject` (a pod in the namespace) receive from / send to `other` on `port`?"""
+    key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    selecting = [p for p in policies
+                 if direction in _policy_types(p)
+                 and _match_selector(p.get("spec", {}).get("podSelector"), dict(subject.labels))]
+    if not selecting:
+        return True  # not isolated in this direction
+    for pol in selecting:
+        for rule in pol.get("spec", {}).get(key) or []:
+            rule_peers = rule.get(peers_key)
+            if rule_peers and not any(_peer_matches(rp, other) for rp in rule_peers):
+                continue
+            if _port_matches(rule.get("ports"), port):
+                return True
+    return False
+
+
+def allowed_flows(objs: list[Obj]) -> set[tuple[str, str, str]]:
+    """Every (from, to, "port/PROTO") that the NetworkPolicies let through."""
+    policies = [o.doc for o in of_kind(objs, "NetworkPolicy")
+                if o.doc.get("metadata", {}).get("namespace") == NAMESPACE]
+    peers = _peers(objs)
+    flows = set()
+    for src in peers:
+        for dst in peers:
+            if src.name == dst.name or not (src.in_namespace or dst.in_namespace):
+                continue
+            for port in dst.ports:
+                if src.in_namespace and not _direction_allows(policies, src, dst, port, "Egress"):
+                    continue
+                if dst.in_namespace and not _direction_allows(policies, dst, src, port, "Ingress"):
+                    continue
+                flows.add((src.name, dst.name, f"{port[0]}/{port[1]}"))
+    return flows
+
+
+def check_network_policies(objs: list[Obj]) -> list[str]:
+    got, want = allowed_flows(objs), expected_flows()
+    problems = [f"NetworkPolicies allow {f[0]} -> {f[1]} {f[2]}, which is not needed"
+                for f in sorted(got - want)]
+    problems += [f"NetworkPolicies block {f[0]} -> {f[1]} {f[2]}, which the app needs"
+                 for f in sorted(want - got)]
+    return problems
+
+
+# --------------------------------------------------------------------------
+# kind config
+
+
+def check_kind_config(kind_cfg: dict, objs: list[Obj]) -> list[str]:
+    problems = []
+    if kind_cfg.get("kind") != "Cluster" or kind_cfg.get("apiVersion") != "kind.x-k8s.io/v1alpha4":
+        problems.append("kind config must be kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4")
+    mappings = {m.get("containerPort"): m.get("hostPort")
+                for n in kind_cfg.get("nodes") or [] for m in n.get("extraPortMappings") or []}
+    for svc in of_kind(objs, "Service"):
+        for p in svc.doc.get("spec", {}).get("ports") or []:
+            if p.get("nodePort") and mappings.get(p["nodePort"]) != p["nodePort"]:
+                problems.append(f"kind config does not map host port {p['nodePort']} to nodePort "
+                                f"{p['nodePort']} of Service {svc.name}")
+    return problems
+
+
+ALL_CHECKS = (
+    check_namespace_and_labels, check_pod_security_labels, check_services, check_env_references,
+    check_probes, check_resources, check_security, check_our_workloads, check_stateful,
+    check_network_policies,
+)
+
+
+def all_problems(objs: list[Obj]) -> list[str]:
+    return [p for check in ALL_CHECKS for p in check(objs)]

@@ -1,0 +1,357 @@
+"""Cross-reference checks of k8s-specifications/ (see tests/k8s/manifests.py).
+
+The first half checks the real manifests; the second half breaks a copy of
+them in tmp_path and proves that the checks catch each breakage.
+"""
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.k8s import manifests as m
+
+
+def test_folder_holds_only_kubernetes_yaml_with_namespace_first(manifest_dir):
+    assert m.check_folder(manifest_dir) == []
+
+
+def test_every_object_in_namespace_vote_with_label_app(objs):
+    assert m.check_namespace_and_labels(objs) == []
+
+
+def test_namespace_enforces_restricted_pod_security(objs):
+    assert m.check_pod_security_labels(objs) == []
+
+
+def test_services_select_pods_and_target_named_ports(objs):
+    assert m.check_services(objs) == []
+
+
+def test_nodeports_and_cluster_ips(objs):
+    svcs = m.by_name(objs, "Service")
+    assert {n: (s.doc["spec"].get("type", "ClusterIP"), s.doc["spec"]["ports"][0]["port"],
+                s.doc["spec"]["ports"][0].get("nodePort")) for n, s in svcs.items()} == m.EXPECTED_SERVICES
+    assert "worker" not in svcs
+
+
+def test_env_hosts_name_services_and_secret_keys_exist(objs):
+    assert m.check_env_references(objs) == []
+
+
+def test_every_container_has_probes(objs):
+    assert m.check_probes(objs) == []
+
+
+def test_every_container_has_requests_and_limits(objs):
+    assert m.check_resources(objs) == []
+
+
+def test_every_pod_meets_restricted_security_context(objs):
+    assert m.check_security(objs) == []
+
+
+def test_our_workloads_metrics_graceful_shutdown_and_rollout(objs):
+    assert m.check_our_workloads(objs) == []
+
+
+def test_db_and_redis_keep_data_on_a_pvc_one_pod_per_volume(objs):
+    assert m.check_stateful(objs) == []
+
+
+def test_network_policies_allow_exactly_the_needed_flows(objs):
+    assert m.check_network_policies(objs) == []
+    assert m.allowed_flows(objs) == m.expected_flows()
+
+
+def test_images_match_the_makefile():
+    if not m.MAKEFILE.exists():
+        pytest.skip("Makefile not written yet: cannot compare image names with IMAGES/TAG")
+    objs = m.load_dir(m.MANIFEST_DIR)
+    assert m.check_images(objs, m.parse_makefile()) == []
+
+
+def test_images_match_docker_compose():
+    if not m.MAKEFILE.exists():
+        pytest.skip("Makefile not written yet: cannot compare image names with IMAGES/TAG")
+    if not m.COMPOSE_FILE.exists():
+        pytest.skip("docker-compose.yml does not exist yet: nothing to compare the k8s images with")
+    make = m.parse_makefile()
+    compose = m.compose_images(m.COMPOSE_FILE, make["TAG"])
+    assert m.check_images(m.load_dir(m.MANIFEST_DIR), make, compose) == []
+
+
+def test_kind_config_maps_the_nodeports(objs):
+    with open(m.KIND_CONFIG, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
+    assert m.check_kind_config(cfg, objs) == []
+
+
+def test_kind_config_is_outside_the_manifest_folder(manifest_dir):
+    assert m.KIND_CONFIG.resolve().parent != manifest_dir.resolve()
+
+
+def test_ci_workflow_runs_make_test_and_the_kind_tests():
+    with open(m.CI_WORKFLOW, encoding="utf-8") as fh:
+        wf = yaml.safe_load(fh)
+    jobs = wf["jobs"]
+    assert set(jobs) >= {"test", "kind"}
+
+    def runs(job):
+        return "\n".join(s.get("run", "") for s in jobs[job]["steps"])
+
+    def uses(job):
+        return [s.get("uses", "") for s in jobs[job]["steps"]]
+
+    assert re.search(r"\bmake\b.*\btest\b", runs("test"))
+    assert any(u.startswith("actions/setup-python") for u in uses("test"))
+    kind_runs = runs("kind")
+    assert "test-kind" in kind_runs or "-m kind" in kind_runs
+    assert "kind-load" in kind_runs and "deploy" in kind_runs
+    kind_action = [s for s in jobs["kind"]["steps"] if s.get("uses", "").startswith("helm/kind-action")]
+    assert kind_action and kind_action[0]["with"]["config"] == "kind/config.yaml"
+    assert kind_action[0]["with"]["cluster_name"] == "voting-app"
+    # `on:` parses as True in YAML 1.1
+    assert wf.get("on", wf.get(True))
+
+
+# --------------------------------------------------------------------------
+# mutation tests: break a copy, the checks must say so
+
+
+@pytest.fixture
+def broken(tmp_path, manifest_dir):
+    """Copy the manifests to tmp_path; return a function that edits one object there."""
+    dst = tmp_path / "k8s-specifications"
+    shutil.copytree(manifest_dir, dst)
+
+    def edit(kind, name, change):
+        for f in dst.glob("*.yaml"):
+            docs = list(yaml.safe_load_all(f.read_text()))
+            hit = [d for d in docs if d and d.get("kind") == kind and d["metadata"]["name"] == name]
+            if hit:
+                change(hit[0])
+                f.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+                return m.load_dir(dst)
+        raise AssertionError(f"{kind}/{name} not found")
+
+    edit.dir = dst
+    return edit
+
+
+def container(doc, i=0):
+    return doc["spec"]["template"]["spec"]["containers"][i]
+
+
+def assert_caught(problems, pattern):
+    assert any(re.search(pattern, p) for p in problems), f"not caught: {pattern!r} in {problems}"
+
+
+def test_mutation_broken_selector_is_caught(broken):
+    objs = broken("Service", "vote", lambda d: d["spec"]["selector"].update(app="voter"))
+    assert_caught(m.check_services(objs), r"Service/vote: selector \{'app': 'voter'\} matches 0")
+
+
+def test_mutation_pod_label_drift_is_caught(broken):
+    objs = broken("Deployment", "redis",
+                  lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"))
+    problems = m.all_problems(objs)
+    assert_caught(problems, r"Deployment/redis: pod template label app='cache'")
+    assert_caught(problems, r"Service/redis: selector .* matches 0")
+    assert_caught(problems, r"block vote -> redis 6379/TCP")
+
+
+def test_mutation_broken_target_port_is_caught(broken):
+    objs = broken("Service", "result", lambda d: d["spec"]["ports"][0].update(targetPort="web"))
+    assert_caught(m.check_services(objs), r"Service/result: targetPort 'web' is no containerPort")
+
+
+def test_mutation_renamed_container_port_is_caught(broken):
+    objs = broken("Deployment", "db", lambda d: container(d)["ports"][0].update(name="pg"))
+    assert_caught(m.check_services(objs), r"Service/db: targetPort 'postgres' is no containerPort")
+
+
+def test_mutation_wrong_nodeport_is_caught(broken):
+    objs = broken("Service", "vote", lambda d: d["spec"]["ports"][0].update(nodePort=30080))
+    assert_caught(m.check_services(objs), r"nodePort 30080, expected 31000")
+
+
+def test_mutation_missing_secret_key_is_caught(broken):
+    def rename(d):
+        d["stringData"]["PASSWORD"] = d["stringData"].pop("POSTGRES_PASSWORD")
+    objs = broken("Secret", "db-credentials", rename)
+    problems = m.check_env_references(objs)
+    for app in ("db", "worker", "result"):
+        assert_caught(problems, rf"Deployment/{app} .*key 'POSTGRES_PASSWORD' missing from Secret")
+
+
+def test_mutation_plaintext_password_is_caught(broken):
+    def plain(d):
+        env = container(d)["env"]
+        i = next(i for i, e in enumerate(env) if e["name"] == "POSTGRES_PASSWORD")
+        env[i] = {"name": "POSTGRES_PASSWORD", "value": "hunter2"}
+    objs = broken("Deployment", "worker", plain)
+    assert_caught(m.check_env_references(objs), r"POSTGRES_PASSWORD is a plain value")
+
+
+def test_mutation_wrong_env_host_is_caught(broken):
+    def host(d):
+        for e in container(d)["env"]:
+            if e["name"] == "REDIS_HOST":
+                e["value"] = "redis-master"
+    objs = broken("Deployment", "vote", host)
+    assert_caught(m.check_env_references(objs), r"REDIS_HOST='redis-master' names no Service")
+
+
+def test_mutation_missing_probe_is_caught(broken):
+    objs = broken("Deployment", "worker", lambda d: container(d).pop("readinessProbe"))
+    assert_caught(m.check_probes(objs), r"Deployment/worker container worker: no readinessProbe")
+
+
+def test_mutation_probe_on_wrong_port_is_caught(broken):
+    objs = broken("Deployment", "vote",
+                  lambda d: container(d)["livenessProbe"]["httpGet"].update(port="metrics"))
+    assert_caught(m.check_probes(objs), r"livenessProbe port 'metrics' is no containerPort")
+
+
+def test_mutation_missing_limits_is_caught(broken):
+    objs = broken("Deployment", "redis", lambda d: container(d)["resources"].pop("limits"))
+    assert_caught(m.check_resources(objs), r"no resources.limits.cpu")
+
+
+def test_mutation_weakened_security_context_is_caught(broken):
+    def weaken(d):
+        sc = container(d)["securityContext"]
+        sc["allowPrivilegeEscalation"] = True
+        sc["capabilities"] = {"drop": ["NET_RAW"]}
+        sc.pop("readOnlyRootFilesystem")
+    objs = broken("Deployment", "result", weaken)
+    problems = m.check_security(objs)
+    for pattern in ("allowPrivilegeEscalation", "drop must contain ALL", "readOnlyRootFilesystem"):
+        assert_caught(problems, pattern)
+
+
+def test_mutation_root_user_is_caught(broken):
+    def root(d):
+        d["spec"]["template"]["spec"]["securityContext"]["runAsUser"] = 0
+        container(d)["securityContext"].pop("runAsUser")
+    objs = broken("Deployment", "db", root)
+    assert_caught(m.check_security(objs), r"Deployment/db container db: runAsUser 0")
+
+
+def test_mutation_hostpath_volume_is_caught(broken):
+    objs = broken("Deployment", "db", lambda d: d["spec"]["template"]["spec"]["volumes"].append(
+        {"name": "host", "hostPath": {"path": "/var/lib/pg"}}))
+    assert_caught(m.check_security(objs), r"volume host of type \['hostPath'\] is not allowed")
+
+
+def test_mutation_latest_tag_and_pull_policy_are_caught(broken):
+    def latest(d):
+        container(d)["image"] = "votingapp/vote:latest"
+        container(d)["imagePullPolicy"] = "Always"
+    objs = broken("Deployment", "vote", latest)
+    make = {"TAG": "0.1.0", "IMAGE_PREFIX": "votingapp/", "IMAGES": ["vote", "worker", "result"]}
+    problems = m.check_images(objs, make)
+    assert_caught(problems, r"no explicit tag \(or 'latest'\)")
+    assert_caught(problems, r"imagePullPolicy 'Always'")
+    assert_caught(problems, r"Deployment vote: image 'votingapp/vote:latest', expected 'votingapp/vote:0.1.0'")
+
+
+def test_images_against_a_makefile_with_another_tag(objs, tmp_path):
+    mk = tmp_path / "Makefile"
+    mk.write_text("IMAGES := vote worker result\nIMAGE_PREFIX ?= votingapp/\nTAG ?= 0.2.0\n")
+    make = m.parse_makefile(mk)
+    assert make == {"TAG": "0.2.0", "IMAGE_PREFIX": "votingapp/", "IMAGES": ["vote", "worker", "result"]}
+    assert_caught(m.check_images(objs, make), r"expected 'votingapp/worker:0.2.0'")
+    make["TAG"] = "0.1.0"
+    make["IMAGES"] = ["vote", "worker", "result", "seed"]
+    assert_caught(m.check_images(objs, make), r"!= images `make kind-load` builds and loads")
+
+
+def test_compose_images_expand_the_tag_default(objs, tmp_path):
+    f = tmp_path / "docker-compose.yml"
+    f.write_text(yaml.safe_dump({"services": {
+        **{n: {"image": f"votingapp/{n}:${{TAG:-0.1.0}}"} for n in ("vote", "worker", "result")},
+        "redis": {"image": "redis:7.4.1"}, "db": {"image": "postgres:16"}}}))
+    compose = m.compose_images(f, "0.1.0")
+    assert compose["vote"] == "votingapp/vote:0.1.0"
+    make = {"TAG": "0.1.0", "IMAGE_PREFIX": "votingapp/", "IMAGES": ["vote", "worker", "result"]}
+    assert m.check_images(objs, make, compose) == [
+        "docker-compose.yml does not run postgres:15.10 (k8s does): versions drifted"]
+
+
+def test_mutation_db_rolling_update_is_caught(broken):
+    objs = broken("Deployment", "db", lambda d: d["spec"].update(strategy={"type": "RollingUpdate"}, replicas=2))
+    problems = m.check_stateful(objs)
+    assert_caught(problems, r"Deployment/db: strategy must be Recreate")
+    assert_caught(problems, r"Deployment/db: replicas must be 1")
+
+
+def test_mutation_pgdata_at_mount_root_is_caught(broken):
+    def pgdata(d):
+        for e in container(d)["env"]:
+            if e["name"] == "PGDATA":
+                e["value"] = "/var/lib/postgresql/data"
+    objs = broken("Deployment", "db", pgdata)
+    assert_caught(m.check_stateful(objs), r"PGDATA='/var/lib/postgresql/data' must be a subdirectory")
+
+
+def test_mutation_vote_rollout_and_prestop_are_caught(broken):
+    def unsafe(d):
+        d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] = 1
+        container(d).pop("lifecycle")
+        d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 10
+    objs = broken("Deployment", "vote", unsafe)
+    problems = m.check_our_workloads(objs)
+    assert_caught(problems, r"maxUnavailable 0")
+    assert_caught(problems, r"needs a preStop sleep")
+    assert_caught(problems, r"terminationGracePeriodSeconds 10 <= preStop")
+
+
+def test_mutation_missing_default_deny_is_caught(broken):
+    # the per-app policies isolate their pods too, so neutralise db's egress side as well
+    broken("NetworkPolicy", "default-deny-all", lambda d: d["spec"].update(podSelector={
+        "matchLabels": {"app": "nothing"}}))
+    objs = broken("NetworkPolicy", "db", lambda d: d["spec"].update(policyTypes=["Ingress"]))
+    problems = m.check_network_policies(objs)
+    assert_caught(problems, r"allow db -> outside 443/TCP")
+    assert_caught(problems, r"allow db -> kube-dns 53/UDP")
+
+
+def test_mutation_policy_too_open_is_caught(broken):
+    objs = broken("NetworkPolicy", "db", lambda d: d["spec"]["ingress"][0].pop("from"))
+    problems = m.check_network_policies(objs)
+    assert_caught(problems, r"allow outside -> db 5432/TCP")
+    assert_caught(problems, r"allow other-namespace-pod -> db 5432/TCP")
+
+
+def test_mutation_policy_wrong_port_is_caught(broken):
+    objs = broken("NetworkPolicy", "worker", lambda d: d["spec"]["egress"][1]["ports"][0].update(port=5433))
+    assert_caught(m.check_network_policies(objs), r"block worker -> db 5432/TCP")
+
+
+def test_mutation_dns_in_wrong_namespace_is_caught(broken):
+    objs = broken("NetworkPolicy", "allow-dns-egress", lambda d: d["spec"]["egress"][0]["to"][0][
+        "namespaceSelector"]["matchLabels"].update({"kubernetes.io/metadata.name": "default"}))
+    assert_caught(m.check_network_policies(objs), r"block result -> kube-dns 53/UDP")
+
+
+def test_mutation_non_yaml_file_and_namespace_order_are_caught(broken):
+    (broken.dir / "README.md").write_text("# notes\n")
+    (broken.dir / "00-namespace.yaml").rename(broken.dir / "namespace.yaml")
+    problems = m.check_folder(broken.dir)
+    assert_caught(problems, r"README.md is not a YAML file")
+    assert_caught(problems, r"the first object applied is .*not the Namespace")
+
+
+def test_mutation_object_outside_namespace_is_caught(broken):
+    objs = broken("Service", "redis", lambda d: d["metadata"].pop("namespace"))
+    assert_caught(m.check_namespace_and_labels(objs), r"Service/redis is in namespace None")
+
+
+def test_mutation_kind_config_port_is_caught(objs):
+    with open(m.KIND_CONFIG, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
+    cfg["nodes"][0]["extraPortMappings"][1]["hostPort"] = 8081
+    assert_caught(m.check_kind_config(cfg, objs), r"does not map host port 31001")
