@@ -1,0 +1,63 @@
+# The voting app. `make up` runs it; `make test` runs every test that can run on this machine.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PYTEST := $(PYTHON) -m pytest
+COMPOSE ?= docker compose
+IMAGES := vote worker result
+IMAGE_PREFIX ?= votingapp/
+TAG ?= 0.1.0
+VOTE_PORT ?= 5000
+RESULT_PORT ?= 5001
+export TAG VOTE_PORT RESULT_PORT
+
+.PHONY: help up down logs ps images venv test lint format lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+up: ## build and start the app, wait until every service is healthy
+	$(COMPOSE) up -d --build --wait
+	@echo "vote:   http://localhost:$(VOTE_PORT)"
+	@echo "result: http://localhost:$(RESULT_PORT)"
+
+down: ## stop the app (add V=1 to also delete the votes)
+	$(COMPOSE) down $(if $(V),-v)
+
+logs: ## follow the logs of every service
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## show the services and their health
+	$(COMPOSE) ps
+
+images: ## build the three images ($(IMAGE_PREFIX)<name>:$(TAG))
+	$(COMPOSE) build $(IMAGES)
+
+venv: $(VENV)/.installed ## create the virtualenv with everything the tests need
+
+$(VENV)/.installed: requirements-dev.txt constraints.txt vote/requirements.txt worker/requirements.txt result/requirements.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+test: venv ## run all tests (needs Docker: testcontainers and the compose stack)
+	$(PYTEST) $(PYTEST_ARGS)
+
+lint: venv ## static checks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## rewrite code in the project's style
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: venv ## re-pin every installed package into constraints.txt
+	{ sed -n '1,2p' constraints.txt; $(PYTHON) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+-include mk/kind.mk

@@ -1,0 +1,48 @@
+"""Clients for Redis and Postgres built from settings, with timeouts so nothing hangs forever.
+
+Each driver is imported where it is used: vote has no Postgres driver and result no Redis one.
+"""
+
+from __future__ import annotations
+
+from .settings import PostgresSettings, RedisSettings
+
+
+def redis_client(s: RedisSettings, *, decode_responses: bool = True, block_timeout: float = 0):
+    """A pooled Redis client. ``block_timeout`` widens the socket timeout for blocking reads."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(
+        host=s.redis_host,
+        port=s.redis_port,
+        db=s.redis_db,
+        password=s.redis_password.get_secret_value() if s.redis_password else None,
+        socket_timeout=s.redis_timeout + block_timeout,
+        socket_connect_timeout=s.redis_timeout,
+        health_check_interval=30,
+        decode_responses=decode_responses,
+        protocol=2,
+        # Retry a dropped connection briefly, then fail: callers answer 503 or back off themselves.
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
+
+
+def pg_connect(s: PostgresSettings, application_name: str):
+    """A new Postgres connection; TCP keepalives make a vanished server show up as an error."""
+    import psycopg2
+
+    return psycopg2.connect(
+        host=s.postgres_host,
+        port=s.postgres_port,
+        user=s.postgres_user,
+        password=s.postgres_password.get_secret_value(),
+        dbname=s.postgres_db,
+        connect_timeout=s.postgres_connect_timeout,
+        application_name=application_name,
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+    )

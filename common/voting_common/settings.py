@@ -1,0 +1,41 @@
+"""Settings pieces shared by the services; each service composes its own typed settings object.
+
+Values come from environment variables (case-insensitive field names, e.g. ``REDIS_HOST``);
+the defaults match the service names ``redis`` and ``db`` used by compose and Kubernetes.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    log_level: str = "INFO"
+
+
+class RedisSettings(BaseServiceSettings):
+    redis_host: str = "redis"
+    redis_port: int = 6379
+    redis_password: SecretStr | None = None
+    redis_db: int = 0
+    redis_timeout: float = Field(default=5.0, gt=0, description="socket timeout in seconds")
+
+
+class PostgresSettings(BaseServiceSettings):
+    postgres_host: str = "db"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr = SecretStr("")
+    postgres_db: str = "votes"
+    postgres_connect_timeout: int = Field(default=3, ge=1)
+
+
+class OptionLabels(BaseServiceSettings):
+    option_a: str = Field(default="Cats", min_length=1, max_length=60)
+    option_b: str = Field(default="Dogs", min_length=1, max_length=60)
+
+    def labels(self) -> dict[str, str]:
+        return {"a": self.option_a, "b": self.option_b}

@@ -1,0 +1,88 @@
+"""Flask pieces shared by the vote and result services: health, metrics, errors, hostname."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from werkzeug.exceptions import HTTPException
+
+from . import logs
+
+HOSTNAME = socket.gethostname()
+log = logging.getLogger(__name__)
+
+# A readiness check returns None when ready, or the reason it is not.
+ReadinessCheck = Callable[[], "str | None"]
+
+
+def health_blueprint(ready: ReadinessCheck) -> Blueprint:
+    bp = Blueprint("health", __name__)
+
+    @bp.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", host=HOSTNAME)
+
+    @bp.get("/readyz")
+    def readyz():
+        reason = ready()
+        if reason:
+            return jsonify(status="unavailable", reason=reason, host=HOSTNAME), 503
+        return jsonify(status="ready", host=HOSTNAME)
+
+    @bp.get("/metrics")
+    def metrics():
+        return Response(metrics_payload(), mimetype=CONTENT_TYPE_LATEST)
+
+    return bp
+
+
+def metrics_payload() -> bytes:
+    """Metrics of every gunicorn worker when running multi-process, else of this process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, message: str):
+    """A clear error for people (plain text) and programs (JSON)."""
+    if wants_json():
+        return jsonify(error=message, status=status), status
+    return Response(f"{status} {message}\n", status=status, mimetype="text/plain")
+
+
+def init_app(app: Flask, ready: ReadinessCheck, log_level: str) -> None:
+    """Install what every web service has: logging, health and metrics routes, errors, X-Served-By."""
+    logs.configure(log_level)
+    app.register_blueprint(health_blueprint(ready))
+    # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
+    app.register_blueprint(
+        Blueprint("assets", __name__, static_folder="static", static_url_path="/static/common")
+    )
+
+    @app.after_request
+    def served_by(response: Response) -> Response:
+        response.headers["X-Served-By"] = HOSTNAME
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal error")

@@ -1,0 +1,12 @@
+"""Typed settings of the result service, read from the environment."""
+
+from pydantic import Field
+
+from voting_common.settings import OptionLabels, PostgresSettings
+
+
+class ResultSettings(PostgresSettings, OptionLabels):
+    refresh_interval_s: float = Field(default=0.25, gt=0, description="how often the tally is read")
+    heartbeat_s: float = Field(default=15.0, gt=0, description="SSE keep-alive comment interval")
+    stream_max_s: float = Field(default=300.0, gt=0, description="SSE clients reconnect after this")
+    backoff_cap_s: float = Field(default=5.0, gt=0)

@@ -1,0 +1,81 @@
+"""The voting page and API. A vote is acknowledged (303 / 202) only after Redis accepted it."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from voting_common.contract import OPTIONS, is_option
+from voting_common.web import HOSTNAME, error_response
+
+from . import identity
+from .queue import REJECTED, QueueUnavailable, enqueue
+
+bp = Blueprint("voting", __name__)
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "vote not recorded: the vote queue is unavailable, please try again"
+
+
+def _labels() -> dict[str, str]:
+    return current_app.config["SETTINGS"].labels()
+
+
+def _bad_option(value) -> str:
+    if value is None:
+        return "missing field 'vote'"
+    return f"field 'vote' must be one of: {', '.join(OPTIONS)}"
+
+
+@bp.get("/")
+def index():
+    choice = identity.current_choice()
+    voted = request.args.get("voted")
+    return render_template(
+        "index.html",
+        labels=_labels(),
+        choice=choice,
+        confirmed=choice if voted == choice else None,
+        hostname=HOSTNAME,
+    )
+
+
+@bp.post("/")
+def vote_form():
+    option = request.form.get("vote")
+    if not is_option(option):
+        REJECTED.labels("bad_option").inc()
+        return error_response(400, _bad_option(option))
+    voter_id = identity.voter_id_for_request()
+    try:
+        enqueue(voter_id, option)
+    except QueueUnavailable as exc:
+        log.warning("vote not queued: %s", exc)
+        return error_response(503, UNAVAILABLE)
+    response = redirect(url_for("voting.index", voted=option), code=303)
+    return identity.remember(response, voter_id, option)
+
+
+@bp.post("/api/vote")
+def vote_api():
+    if not request.is_json:
+        REJECTED.labels("not_json").inc()
+        return error_response(400, 'expected Content-Type: application/json and a body like {"vote": "a"}')
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        REJECTED.labels("not_json").inc()
+        return error_response(400, 'body must be a JSON object like {"vote": "a"}')
+    option = body.get("vote")
+    if not is_option(option):
+        REJECTED.labels("bad_option").inc()
+        return error_response(400, _bad_option(option))
+    voter_id = identity.voter_id_for_request()
+    try:
+        entry_id = enqueue(voter_id, option)
+    except QueueUnavailable as exc:
+        log.warning("vote not queued: %s", exc)
+        return error_response(503, UNAVAILABLE)
+    response = jsonify(status="accepted", vote=option, id=entry_id)
+    response.status_code = 202
+    return identity.remember(response, voter_id, option)

@@ -1,0 +1,59 @@
+"""A small HTTP server beside the worker loop: /healthz, /readyz and /metrics for probes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+
+class HealthState:
+    """What the loop reports about itself; read by the HTTP thread."""
+
+    def __init__(self, stall_after_s: float = 60.0) -> None:
+        self.redis_ok = False
+        self.postgres_ok = False
+        self.last_beat = time.monotonic()
+        self.stall_after_s = stall_after_s
+
+    def beat(self) -> None:
+        self.last_beat = time.monotonic()
+
+    def live(self) -> str | None:
+        stalled = time.monotonic() - self.last_beat
+        return f"loop stalled for {stalled:.0f}s" if stalled > self.stall_after_s else None
+
+    def ready(self) -> str | None:
+        missing = [name for name, ok in (("redis", self.redis_ok), ("postgres", self.postgres_ok)) if not ok]
+        return f"not connected to {' and '.join(missing)}" if missing else None
+
+
+def serve(state: HealthState, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path == "/metrics":
+                self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
+            elif self.path in ("/healthz", "/readyz"):
+                reason = state.live() if self.path == "/healthz" else state.ready()
+                body = {"status": "unavailable", "reason": reason} if reason else {"status": "ok"}
+                self._send(503 if reason else 200, json.dumps(body).encode(), "application/json")
+            else:
+                self._send(404, b'{"error": "not found"}', "application/json")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # probes every few seconds would drown the log
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    return server

@@ -1,0 +1,158 @@
+"""The worker loop: read a batch from Redis, commit it to Postgres, then acknowledge it.
+
+Signal handlers only set a flag; the loop checks it between batches, so SIGTERM finishes and
+acknowledges the batch in hand before exiting. Lost connections are retried with capped
+exponential backoff, so the worker survives Redis or Postgres going away and any start order.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+import psycopg2
+import redis
+
+from voting_common import schema
+from voting_common.backoff import Backoff
+from voting_common.connections import pg_connect, redis_client
+from voting_common.contract import InvalidMessage, Vote, decode
+from voting_common.logs import event
+
+from . import metrics, store
+from .health import HealthState
+from .queue import Entry, VoteQueue
+from .settings import WorkerSettings
+
+log = logging.getLogger("worker")
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings, health: HealthState | None = None) -> None:
+        self.settings = settings
+        self.health = health or HealthState()
+        self.stopping = threading.Event()
+        self.backoff = Backoff(cap=settings.backoff_cap_s)
+        self.redis = redis_client(settings, decode_responses=False, block_timeout=settings.block_ms / 1000)
+        self.queue = VoteQueue(self.redis, settings.worker_name, settings.claim_idle_ms)
+        self.pg = None
+        self._ready = False
+        self._recover_own = True  # first read back what this consumer name held before a crash
+        self._next_claim = 0.0
+        self._next_depth = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        def request_stop(signum, _frame) -> None:
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+
+    def run(self) -> None:
+        event(log, "worker starting", consumer=self.settings.worker_name, batch_size=self.settings.batch_size)
+        try:
+            while not self.stopping.is_set():
+                self.health.beat()
+                try:
+                    self._connect()
+                    self.step()
+                    self.backoff.reset()
+                except (redis.RedisError, psycopg2.Error) as exc:
+                    self._on_error(exc)
+        finally:
+            self._close()
+            event(log, "worker stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _connect(self) -> None:
+        if self._ready:
+            return
+        self.redis.ping()
+        self.queue.ensure_group()
+        self.health.redis_ok = True
+        if self.pg is None or self.pg.closed:
+            self.pg = pg_connect(self.settings, application_name=f"worker/{self.settings.worker_name}")
+            version = schema.migrate(self.pg)
+            event(log, "connected", schema_version=version)
+        self.health.postgres_ok = True
+        self._ready = True
+        self._recover_own = True
+
+    def _on_error(self, exc: Exception) -> None:
+        dependency = "redis" if isinstance(exc, redis.RedisError) else "postgres"
+        metrics.ERRORS.labels(dependency).inc()
+        if dependency == "redis":
+            self.health.redis_ok = False
+        else:
+            self.health.postgres_ok = False
+            if self.pg is not None:
+                self.pg.close()
+        self._ready = False
+        delay = self.backoff.next_delay()
+        event(log, "dependency error, retrying", logging.WARNING, dependency=dependency,
+              error=str(exc).strip()[:200], retry_in=f"{delay:.2f}s")
+        self.stopping.wait(delay)
+
+    def _close(self) -> None:
+        if self.pg is not None:
+            self.pg.close()
+        self.redis.close()
+
+    # -- one iteration -----------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Read and handle one batch; returns how many entries it handled."""
+        s = self.settings
+        now = time.monotonic()
+        if self._recover_own:
+            entries = self.queue.read_own_pending(s.batch_size)
+            self._recover_own = bool(entries)
+        elif now >= self._next_claim:
+            self._next_claim = now + s.claim_interval_s
+            entries = self.queue.claim_stale(s.batch_size)
+            metrics.RECLAIMED.inc(len(entries))
+            if entries:
+                event(log, "took over stale votes", count=len(entries))
+        else:
+            entries = self.queue.read_new(s.batch_size, s.block_ms)
+        if now >= self._next_depth:
+            self._next_depth = now + 2.0
+            backlog, pending = self.queue.depth()
+            metrics.BACKLOG.set(backlog)
+            metrics.PENDING.set(pending)
+        if entries:
+            self.handle(entries)
+        return len(entries)
+
+    def handle(self, entries: list[Entry]) -> None:
+        """Commit the valid votes, dead-letter the rest, then acknowledge them all."""
+        started = time.perf_counter()
+        votes: list[Vote] = []
+        done: list[bytes] = []
+        dead: list[tuple[bytes, dict, InvalidMessage]] = []
+        for entry_id, fields in entries:
+            if fields is None:  # deleted after delivery: nothing left to apply
+                done.append(entry_id)
+                continue
+            try:
+                votes.append(decode(entry_id, fields))
+                done.append(entry_id)
+            except InvalidMessage as exc:
+                dead.append((entry_id, fields, exc))
+        if votes:
+            store.apply_votes(self.pg, votes)
+        if dead:
+            self.queue.dead_letter([(entry_id, fields, str(exc)) for entry_id, fields, exc in dead])
+            for entry_id, _fields, exc in dead:
+                metrics.DEAD_LETTERS.labels(exc.code).inc()
+                event(log, "message dead-lettered", logging.WARNING, id=entry_id.decode(), reason=str(exc))
+        self.queue.ack(done)
+        metrics.BATCHES.inc()
+        metrics.VOTES_APPLIED.inc(len(votes))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
