@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import yaml
 
@@ -45,18 +46,32 @@ KIND_NODE_VERSIONS = ("1.34", "1.35", "1.36", "1.37")
 
 # Pod Security Standard "restricted": allowed volume types.
 RESTRICTED_VOLUME_TYPES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-    "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 }
 VOLUME_META_KEYS = {"name"}
 
 # Peers outside namespace vote, used to evaluate the NetworkPolicies.
 #   name -> (namespace labels or None for "not a pod", pod labels, ip, ports it listens on)
 EXTERNAL_PEERS = {
-    "kube-dns": ({"kubernetes.io/metadata.name": "kube-system"}, {"k8s-app": "kube-dns"},
-                 "10.244.0.2", [(53, "UDP", "dns"), (53, "TCP", "dns-tcp"), (9153, "TCP", "metrics")]),
-    "other-namespace-pod": ({"kubernetes.io/metadata.name": "default"}, {"app": "vote"},
-                            "10.244.0.3", [(80, "TCP", "http"), (8080, "TCP", "http-alt")]),
+    "kube-dns": (
+        {"kubernetes.io/metadata.name": "kube-system"},
+        {"k8s-app": "kube-dns"},
+        "10.244.0.2",
+        [(53, "UDP", "dns"), (53, "TCP", "dns-tcp"), (9153, "TCP", "metrics")],
+    ),
+    "other-namespace-pod": (
+        {"kubernetes.io/metadata.name": "default"},
+        {"app": "vote"},
+        "10.244.0.3",
+        [(80, "TCP", "http"), (8080, "TCP", "http-alt")],
+    ),
     "outside": (None, {}, "203.0.113.10", [(443, "TCP", "https"), (53, "UDP", "dns")]),
 }
 
@@ -167,8 +182,10 @@ def check_folder(path: Path | str) -> list[str]:
     if [o.name for o in namespaces] != [NAMESPACE]:
         problems.append(f"expected exactly one Namespace '{NAMESPACE}', found {[o.name for o in namespaces]}")
     if objs and objs[0].kind != "Namespace":
-        problems.append(f"the first object applied is {objs[0].ref}, not the Namespace: "
-                        f"the namespaced objects before it would fail on an empty cluster")
+        problems.append(
+            f"the first object applied is {objs[0].ref}, not the Namespace: "
+            f"the namespaced objects before it would fail on an empty cluster"
+        )
     for ns in namespaces:
         first_file = min(f.name for f in files if f.is_file())
         if ns.file != first_file:
@@ -222,8 +239,9 @@ def _container_ports(dep: Obj) -> list[dict]:
 
 def resolve_target_port(dep: Obj, target: Any) -> dict | None:
     for p in _container_ports(dep):
-        if (isinstance(target, str) and p.get("name") == target) or \
-                (isinstance(target, int) and p.get("containerPort") == target):
+        if (isinstance(target, str) and p.get("name") == target) or (
+            isinstance(target, int) and p.get("containerPort") == target
+        ):
             return p
     return None
 
@@ -233,15 +251,16 @@ def check_services(objs: list[Obj]) -> list[str]:
     deps = of_kind(objs, "Deployment")
     services = by_name(objs, "Service")
     if set(services) != set(EXPECTED_SERVICES):
-        problems.append(f"Services {sorted(services)} != expected {sorted(EXPECTED_SERVICES)}"
-                        " (worker must have none)")
+        problems.append(f"Services {sorted(services)} != expected {sorted(EXPECTED_SERVICES)} (worker must have none)")
     for name, svc in services.items():
         spec = svc.doc.get("spec", {})
         selector = spec.get("selector") or {}
         matched = [d for d in deps if _selects(selector, pod_labels(d))]
         if len(matched) != 1:
-            problems.append(f"{svc.ref}: selector {selector} matches {len(matched)} Deployments' pods "
-                            f"({[d.name for d in matched]}), expected exactly 1")
+            problems.append(
+                f"{svc.ref}: selector {selector} matches {len(matched)} Deployments' pods "
+                f"({[d.name for d in matched]}), expected exactly 1"
+            )
             continue
         dep = matched[0]
         if selector.get("app") != name:
@@ -250,11 +269,12 @@ def check_services(objs: list[Obj]) -> list[str]:
             target = port.get("targetPort", port.get("port"))
             cport = resolve_target_port(dep, target)
             if cport is None:
-                problems.append(f"{svc.ref}: targetPort {target!r} is no containerPort of "
-                                f"Deployment {dep.name} (ports: {_container_ports(dep)})")
+                problems.append(
+                    f"{svc.ref}: targetPort {target!r} is no containerPort of "
+                    f"Deployment {dep.name} (ports: {_container_ports(dep)})"
+                )
             elif isinstance(target, int):
-                problems.append(f"{svc.ref}: targetPort {target} should name the containerPort "
-                                f"({cport.get('name')!r})")
+                problems.append(f"{svc.ref}: targetPort {target} should name the containerPort ({cport.get('name')!r})")
             elif cport.get("protocol", "TCP") != port.get("protocol", "TCP"):
                 problems.append(f"{svc.ref}: protocol differs from containerPort {target}")
         exp = EXPECTED_SERVICES.get(name)
@@ -297,11 +317,15 @@ def check_env_references(objs: list[Obj]) -> list[str]:
                     if ref:
                         sec = secrets.get(ref.get("name"))
                         if sec is None:
-                            problems.append(f"{dep.ref} {c['name']}: env {name} uses Secret "
-                                            f"{ref.get('name')!r}, which is not defined")
+                            problems.append(
+                                f"{dep.ref} {c['name']}: env {name} uses Secret "
+                                f"{ref.get('name')!r}, which is not defined"
+                            )
                         elif ref.get("key") not in _secret_keys(sec):
-                            problems.append(f"{dep.ref} {c['name']}: env {name} uses key {ref.get('key')!r} "
-                                            f"missing from Secret {sec.name} (keys {sorted(_secret_keys(sec))})")
+                            problems.append(
+                                f"{dep.ref} {c['name']}: env {name} uses key {ref.get('key')!r} "
+                                f"missing from Secret {sec.name} (keys {sorted(_secret_keys(sec))})"
+                            )
                     continue
                 value = str(e.get("value", ""))
                 if re.search(r"PASSWORD|SECRET|TOKEN", name):
@@ -310,23 +334,29 @@ def check_env_references(objs: list[Obj]) -> list[str]:
                     m = fqdn.match(value)
                     host = m.group(1) if m else value
                     if host not in services:
-                        problems.append(f"{dep.ref} {c['name']}: env {name}={value!r} names no Service "
-                                        f"(Services: {sorted(services)})")
+                        problems.append(
+                            f"{dep.ref} {c['name']}: env {name}={value!r} names no Service "
+                            f"(Services: {sorted(services)})"
+                        )
                         continue
                     port_var = name[: -len("_HOST")] + "_PORT"
                     want = service_port(services[host])
                     if port_var not in env:
                         problems.append(f"{dep.ref} {c['name']}: {name} is set but {port_var} is not")
                     elif str(env[port_var].get("value")) != str(want):
-                        problems.append(f"{dep.ref} {c['name']}: {port_var}={env[port_var].get('value')!r} "
-                                        f"but Service {host} listens on {want}")
+                        problems.append(
+                            f"{dep.ref} {c['name']}: {port_var}={env[port_var].get('value')!r} "
+                            f"but Service {host} listens on {want}"
+                        )
             for src in c.get("envFrom") or []:
                 ref = src.get("secretRef")
                 if ref and ref.get("name") not in secrets:
                     problems.append(f"{dep.ref} {c['name']}: envFrom Secret {ref.get('name')!r} not defined")
         if pod_spec(dep).get("enableServiceLinks", True):
-            problems.append(f"{dep.ref}: enableServiceLinks must be false (service links inject "
-                            f"REDIS_PORT=tcp://... style variables)")
+            problems.append(
+                f"{dep.ref}: enableServiceLinks must be false (service links inject "
+                f"REDIS_PORT=tcp://... style variables)"
+            )
     return problems
 
 
@@ -353,14 +383,18 @@ def _expand_compose(value: str, env: dict) -> str:
     def sub(m: re.Match) -> str:
         name, default = m.group(1), m.group(3)
         return env.get(name) or (default if default is not None else "")
+
     return re.sub(r"\$\{(\w+)(:?-([^}]*))?\}", sub, value)
 
 
 def compose_images(path: Path | str, tag: str) -> dict[str, str]:
     with open(path, encoding="utf-8") as fh:
         compose = yaml.safe_load(fh) or {}
-    return {name: _expand_compose(str(svc["image"]), {"TAG": tag})
-            for name, svc in (compose.get("services") or {}).items() if svc and svc.get("image")}
+    return {
+        name: _expand_compose(str(svc["image"]), {"TAG": tag})
+        for name, svc in (compose.get("services") or {}).items()
+        if svc and svc.get("image")
+    }
 
 
 def image_tag(image: str) -> str | None:
@@ -384,17 +418,20 @@ def check_images(objs: list[Obj], make: dict, compose: dict[str, str] | None = N
             if image.startswith(prefix):
                 ours[dep.name] = image
                 if c.get("imagePullPolicy") != "IfNotPresent":
-                    problems.append(f"{dep.ref} {c['name']}: imagePullPolicy {c.get('imagePullPolicy')!r}, "
-                                    f"expected IfNotPresent for a locally built image")
+                    problems.append(
+                        f"{dep.ref} {c['name']}: imagePullPolicy {c.get('imagePullPolicy')!r}, "
+                        f"expected IfNotPresent for a locally built image"
+                    )
     for app in OUR_APPS:
         want = f"{prefix}{app}:{tag}"
         if ours.get(app) != want:
-            problems.append(f"Deployment {app}: image {ours.get(app)!r}, expected {want!r} "
-                            f"(Makefile IMAGE_PREFIX/TAG)")
+            problems.append(f"Deployment {app}: image {ours.get(app)!r}, expected {want!r} (Makefile IMAGE_PREFIX/TAG)")
     built = {f"{prefix}{n}:{tag}" for n in names}
     if set(ours.values()) != built:
-        problems.append(f"images the manifests run {sorted(ours.values())} != images `make kind-load` "
-                        f"builds and loads {sorted(built)}")
+        problems.append(
+            f"images the manifests run {sorted(ours.values())} != images `make kind-load` "
+            f"builds and loads {sorted(built)}"
+        )
     for app, image in THIRD_PARTY_IMAGES.items():
         got = [c.get("image") for c in containers(deps[app])] if app in deps else []
         if got != [image]:
@@ -537,8 +574,7 @@ def check_our_workloads(objs: list[Obj]) -> list[str]:
             problems.append(f"no Deployment {app}")
             continue
         ann = dep.doc["spec"]["template"].get("metadata", {}).get("annotations") or {}
-        want = {"prometheus.io/scrape": "true", "prometheus.io/port": str(HTTP_PORT),
-                "prometheus.io/path": "/metrics"}
+        want = {"prometheus.io/scrape": "true", "prometheus.io/port": str(HTTP_PORT), "prometheus.io/path": "/metrics"}
         for k, v in want.items():
             if ann.get(k) != v:
                 problems.append(f"{dep.ref}: pod annotation {k}={ann.get(k)!r}, expected {v!r}")
@@ -549,8 +585,10 @@ def check_our_workloads(objs: list[Obj]) -> list[str]:
         for c in containers(dep, init=False):
             budget = _prestop_seconds(c) + (GUNICORN_GRACEFUL_TIMEOUT if app != "worker" else 0)
             if grace <= budget:
-                problems.append(f"{dep.ref}: terminationGracePeriodSeconds {grace} <= preStop + graceful "
-                                f"stop ({budget} s): in-flight requests would be killed")
+                problems.append(
+                    f"{dep.ref}: terminationGracePeriodSeconds {grace} <= preStop + graceful "
+                    f"stop ({budget} s): in-flight requests would be killed"
+                )
     for app in ("vote", "result"):
         dep = deps.get(app)
         if dep is None:
@@ -561,8 +599,9 @@ def check_our_workloads(objs: list[Obj]) -> list[str]:
             problems.append(f"{dep.ref}: rolling update must have maxUnavailable 0, got {strategy}")
         for c in containers(dep, init=False):
             if _prestop_seconds(c) < 3:
-                problems.append(f"{dep.ref}: needs a preStop sleep (>= 3 s) so endpoints are removed "
-                                f"before gunicorn stops")
+                problems.append(
+                    f"{dep.ref}: needs a preStop sleep (>= 3 s) so endpoints are removed before gunicorn stops"
+                )
     return problems
 
 
@@ -582,8 +621,11 @@ def check_stateful(objs: list[Obj]) -> list[str]:
             problems.append(f"{dep.ref}: strategy must be Recreate (never two pods on one volume)")
         if spec.get("replicas", 1) != 1:
             problems.append(f"{dep.ref}: replicas must be 1")
-        claims = {v["name"]: v["persistentVolumeClaim"].get("claimName")
-                  for v in pod_spec(dep).get("volumes") or [] if "persistentVolumeClaim" in v}
+        claims = {
+            v["name"]: v["persistentVolumeClaim"].get("claimName")
+            for v in pod_spec(dep).get("volumes") or []
+            if "persistentVolumeClaim" in v
+        }
         if not claims:
             problems.append(f"{dep.ref}: no PersistentVolumeClaim volume")
         for claim in claims.values():
@@ -595,8 +637,9 @@ def check_stateful(objs: list[Obj]) -> list[str]:
             env = {e["name"]: e.get("value") for e in c.get("env") or []}
             pgdata = env.get(env_var) or ""
             if not any(pgdata.startswith(m.rstrip("/") + "/") for m in mounts):
-                problems.append(f"{dep.ref}: {env_var}={pgdata!r} must be a subdirectory of the PVC "
-                                f"mount {mounts} (lost+found)")
+                problems.append(
+                    f"{dep.ref}: {env_var}={pgdata!r} must be a subdirectory of the PVC mount {mounts} (lost+found)"
+                )
         else:
             args = " ".join(c.get("args") or c.get("command") or [])
             if "--appendonly yes" not in args or "/data" not in mounts:
@@ -641,13 +684,21 @@ def _peers(objs: list[Obj]) -> list[Peer]:
     peers = []
     ns_labels = (("kubernetes.io/metadata.name", NAMESPACE),)
     for i, dep in enumerate(of_kind(objs, "Deployment")):
-        ports = tuple((p["containerPort"], p.get("protocol", "TCP"), p.get("name"))
-                      for p in _container_ports(dep))
-        peers.append(Peer(app_of(dep), ns_labels, tuple(sorted(pod_labels(dep).items())),
-                          f"10.244.1.{i + 1}", ports, True))
+        ports = tuple((p["containerPort"], p.get("protocol", "TCP"), p.get("name")) for p in _container_ports(dep))
+        peers.append(
+            Peer(app_of(dep), ns_labels, tuple(sorted(pod_labels(dep).items())), f"10.244.1.{i + 1}", ports, True)
+        )
     for name, (nsl, labels, ip, ports) in EXTERNAL_PEERS.items():
-        peers.append(Peer(name, tuple(sorted(nsl.items())) if nsl is not None else None,
-                          tuple(sorted(labels.items())), ip, tuple(ports), False))
+        peers.append(
+            Peer(
+                name,
+                tuple(sorted(nsl.items())) if nsl is not None else None,
+                tuple(sorted(labels.items())),
+                ip,
+                tuple(ports),
+                False,
+            )
+        )
     return peers
 
 
@@ -693,13 +744,14 @@ def _policy_types(pol: dict) -> list[str]:
     return ["Ingress"] + (["Egress"] if "egress" in spec else [])
 
 
-def _direction_allows(policies: list[dict], subject: Peer, other: Peer, port: tuple,
-                      direction: str) -> bool:
+def _direction_allows(policies: list[dict], subject: Peer, other: Peer, port: tuple, direction: str) -> bool:
     """May `subject` (a pod in the namespace) receive from / send to `other` on `port`?"""
     key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
-    selecting = [p for p in policies
-                 if direction in _policy_types(p)
-                 and _match_selector(p.get("spec", {}).get("podSelector"), dict(subject.labels))]
+    selecting = [
+        p
+        for p in policies
+        if direction in _policy_types(p) and _match_selector(p.get("spec", {}).get("podSelector"), dict(subject.labels))
+    ]
     if not selecting:
         return True  # not isolated in this direction
     for pol in selecting:
@@ -714,8 +766,9 @@ def _direction_allows(policies: list[dict], subject: Peer, other: Peer, port: tu
 
 def allowed_flows(objs: list[Obj]) -> set[tuple[str, str, str]]:
     """Every (from, to, "port/PROTO") that the NetworkPolicies let through."""
-    policies = [o.doc for o in of_kind(objs, "NetworkPolicy")
-                if o.doc.get("metadata", {}).get("namespace") == NAMESPACE]
+    policies = [
+        o.doc for o in of_kind(objs, "NetworkPolicy") if o.doc.get("metadata", {}).get("namespace") == NAMESPACE
+    ]
     peers = _peers(objs)
     flows = set()
     for src in peers:
@@ -733,10 +786,8 @@ def allowed_flows(objs: list[Obj]) -> set[tuple[str, str, str]]:
 
 def check_network_policies(objs: list[Obj]) -> list[str]:
     got, want = allowed_flows(objs), expected_flows()
-    problems = [f"NetworkPolicies allow {f[0]} -> {f[1]} {f[2]}, which is not needed"
-                for f in sorted(got - want)]
-    problems += [f"NetworkPolicies block {f[0]} -> {f[1]} {f[2]}, which the app needs"
-                 for f in sorted(want - got)]
+    problems = [f"NetworkPolicies allow {f[0]} -> {f[1]} {f[2]}, which is not needed" for f in sorted(got - want)]
+    problems += [f"NetworkPolicies block {f[0]} -> {f[1]} {f[2]}, which the app needs" for f in sorted(want - got)]
     return problems
 
 
@@ -748,19 +799,31 @@ def check_kind_config(kind_cfg: dict, objs: list[Obj]) -> list[str]:
     problems = []
     if kind_cfg.get("kind") != "Cluster" or kind_cfg.get("apiVersion") != "kind.x-k8s.io/v1alpha4":
         problems.append("kind config must be kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4")
-    mappings = {m.get("containerPort"): m.get("hostPort")
-                for n in kind_cfg.get("nodes") or [] for m in n.get("extraPortMappings") or []}
+    mappings = {
+        m.get("containerPort"): m.get("hostPort")
+        for n in kind_cfg.get("nodes") or []
+        for m in n.get("extraPortMappings") or []
+    }
     for svc in of_kind(objs, "Service"):
         for p in svc.doc.get("spec", {}).get("ports") or []:
             if p.get("nodePort") and mappings.get(p["nodePort"]) != p["nodePort"]:
-                problems.append(f"kind config does not map host port {p['nodePort']} to nodePort "
-                                f"{p['nodePort']} of Service {svc.name}")
+                problems.append(
+                    f"kind config does not map host port {p['nodePort']} to nodePort "
+                    f"{p['nodePort']} of Service {svc.name}"
+                )
     return problems
 
 
 ALL_CHECKS = (
-    check_namespace_and_labels, check_pod_security_labels, check_services, check_env_references,
-    check_probes, check_resources, check_security, check_our_workloads, check_stateful,
+    check_namespace_and_labels,
+    check_pod_security_labels,
+    check_services,
+    check_env_references,
+    check_probes,
+    check_resources,
+    check_security,
+    check_our_workloads,
+    check_stateful,
     check_network_policies,
 )
 

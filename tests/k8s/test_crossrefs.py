@@ -31,8 +31,14 @@ def test_services_select_pods_and_target_named_ports(objs):
 
 def test_nodeports_and_cluster_ips(objs):
     svcs = m.by_name(objs, "Service")
-    assert {n: (s.doc["spec"].get("type", "ClusterIP"), s.doc["spec"]["ports"][0]["port"],
-                s.doc["spec"]["ports"][0].get("nodePort")) for n, s in svcs.items()} == m.EXPECTED_SERVICES
+    assert {
+        n: (
+            s.doc["spec"].get("type", "ClusterIP"),
+            s.doc["spec"]["ports"][0]["port"],
+            s.doc["spec"]["ports"][0].get("nodePort"),
+        )
+        for n, s in svcs.items()
+    } == m.EXPECTED_SERVICES
     assert "worker" not in svcs
 
 
@@ -154,8 +160,7 @@ def test_mutation_broken_selector_is_caught(broken):
 
 
 def test_mutation_pod_label_drift_is_caught(broken):
-    objs = broken("Deployment", "redis",
-                  lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"))
+    objs = broken("Deployment", "redis", lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"))
     problems = m.all_problems(objs)
     assert_caught(problems, r"Deployment/redis: pod template label app='cache'")
     assert_caught(problems, r"Service/redis: selector .* matches 0")
@@ -180,6 +185,7 @@ def test_mutation_wrong_nodeport_is_caught(broken):
 def test_mutation_missing_secret_key_is_caught(broken):
     def rename(d):
         d["stringData"]["PASSWORD"] = d["stringData"].pop("POSTGRES_PASSWORD")
+
     objs = broken("Secret", "db-credentials", rename)
     problems = m.check_env_references(objs)
     for app in ("db", "worker", "result"):
@@ -191,6 +197,7 @@ def test_mutation_plaintext_password_is_caught(broken):
         env = container(d)["env"]
         i = next(i for i, e in enumerate(env) if e["name"] == "POSTGRES_PASSWORD")
         env[i] = {"name": "POSTGRES_PASSWORD", "value": "hunter2"}
+
     objs = broken("Deployment", "worker", plain)
     assert_caught(m.check_env_references(objs), r"POSTGRES_PASSWORD is a plain value")
 
@@ -200,6 +207,7 @@ def test_mutation_wrong_env_host_is_caught(broken):
         for e in container(d)["env"]:
             if e["name"] == "REDIS_HOST":
                 e["value"] = "redis-master"
+
     objs = broken("Deployment", "vote", host)
     assert_caught(m.check_env_references(objs), r"REDIS_HOST='redis-master' names no Service")
 
@@ -210,8 +218,7 @@ def test_mutation_missing_probe_is_caught(broken):
 
 
 def test_mutation_probe_on_wrong_port_is_caught(broken):
-    objs = broken("Deployment", "vote",
-                  lambda d: container(d)["livenessProbe"]["httpGet"].update(port="metrics"))
+    objs = broken("Deployment", "vote", lambda d: container(d)["livenessProbe"]["httpGet"].update(port="metrics"))
     assert_caught(m.check_probes(objs), r"livenessProbe port 'metrics' is no containerPort")
 
 
@@ -226,6 +233,7 @@ def test_mutation_weakened_security_context_is_caught(broken):
         sc["allowPrivilegeEscalation"] = True
         sc["capabilities"] = {"drop": ["NET_RAW"]}
         sc.pop("readOnlyRootFilesystem")
+
     objs = broken("Deployment", "result", weaken)
     problems = m.check_security(objs)
     for pattern in ("allowPrivilegeEscalation", "drop must contain ALL", "readOnlyRootFilesystem"):
@@ -236,13 +244,19 @@ def test_mutation_root_user_is_caught(broken):
     def root(d):
         d["spec"]["template"]["spec"]["securityContext"]["runAsUser"] = 0
         container(d)["securityContext"].pop("runAsUser")
+
     objs = broken("Deployment", "db", root)
     assert_caught(m.check_security(objs), r"Deployment/db container db: runAsUser 0")
 
 
 def test_mutation_hostpath_volume_is_caught(broken):
-    objs = broken("Deployment", "db", lambda d: d["spec"]["template"]["spec"]["volumes"].append(
-        {"name": "host", "hostPath": {"path": "/var/lib/pg"}}))
+    objs = broken(
+        "Deployment",
+        "db",
+        lambda d: d["spec"]["template"]["spec"]["volumes"].append(
+            {"name": "host", "hostPath": {"path": "/var/lib/pg"}}
+        ),
+    )
     assert_caught(m.check_security(objs), r"volume host of type \['hostPath'\] is not allowed")
 
 
@@ -250,6 +264,7 @@ def test_mutation_latest_tag_and_pull_policy_are_caught(broken):
     def latest(d):
         container(d)["image"] = "votingapp/vote:latest"
         container(d)["imagePullPolicy"] = "Always"
+
     objs = broken("Deployment", "vote", latest)
     make = {"TAG": "0.1.0", "IMAGE_PREFIX": "votingapp/", "IMAGES": ["vote", "worker", "result"]}
     problems = m.check_images(objs, make)
@@ -271,14 +286,23 @@ def test_images_against_a_makefile_with_another_tag(objs, tmp_path):
 
 def test_compose_images_expand_the_tag_default(objs, tmp_path):
     f = tmp_path / "docker-compose.yml"
-    f.write_text(yaml.safe_dump({"services": {
-        **{n: {"image": f"votingapp/{n}:${{TAG:-0.1.0}}"} for n in ("vote", "worker", "result")},
-        "redis": {"image": "redis:7.4.1"}, "db": {"image": "postgres:16"}}}))
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "services": {
+                    **{n: {"image": f"votingapp/{n}:${{TAG:-0.1.0}}"} for n in ("vote", "worker", "result")},
+                    "redis": {"image": "redis:7.4.1"},
+                    "db": {"image": "postgres:16"},
+                }
+            }
+        )
+    )
     compose = m.compose_images(f, "0.1.0")
     assert compose["vote"] == "votingapp/vote:0.1.0"
     make = {"TAG": "0.1.0", "IMAGE_PREFIX": "votingapp/", "IMAGES": ["vote", "worker", "result"]}
     assert m.check_images(objs, make, compose) == [
-        "docker-compose.yml does not run postgres:15.10 (k8s does): versions drifted"]
+        "docker-compose.yml does not run postgres:15.10 (k8s does): versions drifted"
+    ]
 
 
 def test_mutation_db_rolling_update_is_caught(broken):
@@ -293,6 +317,7 @@ def test_mutation_pgdata_at_mount_root_is_caught(broken):
         for e in container(d)["env"]:
             if e["name"] == "PGDATA":
                 e["value"] = "/var/lib/postgresql/data"
+
     objs = broken("Deployment", "db", pgdata)
     assert_caught(m.check_stateful(objs), r"PGDATA='/var/lib/postgresql/data' must be a subdirectory")
 
@@ -302,6 +327,7 @@ def test_mutation_vote_rollout_and_prestop_are_caught(broken):
         d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] = 1
         container(d).pop("lifecycle")
         d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 10
+
     objs = broken("Deployment", "vote", unsafe)
     problems = m.check_our_workloads(objs)
     assert_caught(problems, r"maxUnavailable 0")
@@ -311,8 +337,9 @@ def test_mutation_vote_rollout_and_prestop_are_caught(broken):
 
 def test_mutation_missing_default_deny_is_caught(broken):
     # the per-app policies isolate their pods too, so neutralise db's egress side as well
-    broken("NetworkPolicy", "default-deny-all", lambda d: d["spec"].update(podSelector={
-        "matchLabels": {"app": "nothing"}}))
+    broken(
+        "NetworkPolicy", "default-deny-all", lambda d: d["spec"].update(podSelector={"matchLabels": {"app": "nothing"}})
+    )
     objs = broken("NetworkPolicy", "db", lambda d: d["spec"].update(policyTypes=["Ingress"]))
     problems = m.check_network_policies(objs)
     assert_caught(problems, r"allow db -> outside 443/TCP")
@@ -332,8 +359,13 @@ def test_mutation_policy_wrong_port_is_caught(broken):
 
 
 def test_mutation_dns_in_wrong_namespace_is_caught(broken):
-    objs = broken("NetworkPolicy", "allow-dns-egress", lambda d: d["spec"]["egress"][0]["to"][0][
-        "namespaceSelector"]["matchLabels"].update({"kubernetes.io/metadata.name": "default"}))
+    objs = broken(
+        "NetworkPolicy",
+        "allow-dns-egress",
+        lambda d: d["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"].update(
+            {"kubernetes.io/metadata.name": "default"}
+        ),
+    )
     assert_caught(m.check_network_policies(objs), r"block result -> kube-dns 53/UDP")
 
 

@@ -22,8 +22,10 @@ def validate(doc: dict, version: str) -> str:
 
 def test_covers_newest_kind_version_and_an_older_minor():
     """At least the newest Kubernetes that both kind and kubernetes-validate ship, and one older minor."""
-    assert len(VERSIONS) >= 2, (f"kubernetes-validate {kubernetes_validate.__version__} ships {sorted(SHIPPED)}, "
-                                f"kind ships {m.KIND_NODE_VERSIONS}")
+    assert len(VERSIONS) >= 2, (
+        f"kubernetes-validate {kubernetes_validate.__version__} ships {sorted(SHIPPED)}, "
+        f"kind ships {m.KIND_NODE_VERSIONS}"
+    )
     newest_common = max(SHIPPED & set(m.KIND_NODE_VERSIONS), key=lambda v: tuple(map(int, v.split("."))))
     assert newest_common in VERSIONS
     assert min(VERSIONS, key=lambda v: tuple(map(int, v.split(".")))) != newest_common
