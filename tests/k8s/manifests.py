@@ -433,9 +433,9 @@ def check_images(objs: list[Obj], make: dict, compose: dict[str, str] | None = N
             f"builds and loads {sorted(built)}"
         )
     for app, image in THIRD_PARTY_IMAGES.items():
-        got = [c.get("image") for c in containers(deps[app])] if app in deps else []
-        if got != [image]:
-            problems.append(f"Deployment {app}: images {got}, expected [{image!r}]")
+        got = {c.get("image") for c in containers(deps[app])} if app in deps else set()
+        if got != {image}:
+            problems.append(f"Deployment {app}: images {sorted(got)}, expected only {image!r}")
     if compose is not None:
         compose_ours = {i for i in compose.values() if i.startswith(prefix)}
         if compose_ours != built:

@@ -1,0 +1,100 @@
+"""Shared fixtures: real Redis and Postgres in containers (testcontainers), fresh state per test.
+
+Images come from REDIS_IMAGE / POSTGRES_IMAGE (official images by default), so a machine with no
+registry can use local stand-ins. Without a Docker engine these tests skip, except under CI,
+where a missing engine is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.support.env import settings_from
+from voting_common.settings import PostgresSettings, RedisSettings
+
+REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "redis:7.4.1")
+POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE", "postgres:15.10")
+PG_PASSWORD = "test-only"
+
+
+def _docker_ok() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker():
+    if not _docker_ok():
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine answers; .ci/run must run ../shared/ci-docker/setup first")
+        pytest.skip("no Docker engine: integration tests need one (run ../shared/ci-docker/setup)")
+
+
+@pytest.fixture(scope="session")
+def redis_server(docker):
+    from testcontainers.community.redis import RedisContainer
+
+    with RedisContainer(REDIS_IMAGE) as container:
+        yield container.get_container_host_ip(), int(container.get_exposed_port(6379))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(docker):
+    from testcontainers.community.postgres import PostgresContainer
+
+    with PostgresContainer(POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes") as container:
+        yield container.get_container_host_ip(), int(container.get_exposed_port(5432))
+
+
+@pytest.fixture
+def redis_env(redis_server) -> dict[str, str]:
+    """Environment variables pointing a service at the test Redis, with the data wiped."""
+    import redis
+
+    host, port = redis_server
+    redis.Redis(host=host, port=port).flushall()
+    return {"REDIS_HOST": host, "REDIS_PORT": str(port)}
+
+
+@pytest.fixture
+def postgres_env(postgres_server) -> dict[str, str]:
+    """Environment variables pointing a service at the test Postgres, with the schema dropped."""
+    import psycopg2
+
+    host, port = postgres_server
+    conn = psycopg2.connect(host=host, port=port, user="postgres", password=PG_PASSWORD, dbname="votes")
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS votes, tally, schema_migrations")
+    finally:
+        conn.close()
+    return {
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_PASSWORD": PG_PASSWORD,
+        "POSTGRES_DB": "votes",
+    }
+
+
+@pytest.fixture
+def redis_client(redis_env):
+    from voting_common.connections import redis_client as make
+
+    client = make(settings_from(redis_env, RedisSettings))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def pg_conn(postgres_env):
+    from voting_common.connections import pg_connect
+
+    conn = pg_connect(settings_from(postgres_env, PostgresSettings), application_name="tests")
+    yield conn
+    conn.close()

@@ -1,0 +1,97 @@
+"""Voting scenarios over HTTP, shared by the compose end-to-end test and the live kind tests.
+
+Each voter is its own ``requests.Session`` (its own cookie jar), as separate browsers would be.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import requests
+
+HOSTNAME_RE = re.compile(r'data-hostname="([^"]+)"')
+
+
+def wait_http_ok(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            response = requests.get(url, timeout=3)
+            if response.ok:
+                return
+            last = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not OK after {timeout}s: {last}")
+
+
+def fetch_results(result_url: str) -> dict[str, int]:
+    response = requests.get(f"{result_url}/api/results", timeout=5)
+    response.raise_for_status()
+    body = response.json()
+    counts = {o["id"]: o["votes"] for o in body["options"]}
+    counts["total"] = body["total"]
+    return counts
+
+
+def cast(session: requests.Session, vote_url: str, option: str) -> requests.Response:
+    """One form vote as a browser sends it; returns the 303 response (not followed)."""
+    response = session.post(f"{vote_url}/", data={"vote": option}, allow_redirects=False, timeout=10)
+    assert response.status_code == 303, f"vote not acknowledged: {response.status_code} {response.text[:200]}"
+    return response
+
+
+def wait_for_totals(result_url: str, expected: dict[str, int], timeout: float = 60) -> tuple[dict, float]:
+    """Poll /api/results until it shows exactly ``expected``; returns (seen, seconds waited)."""
+    started = time.monotonic()
+    seen: dict = {}
+    while time.monotonic() - started < timeout:
+        try:
+            seen = fetch_results(result_url)
+        except requests.RequestException:
+            seen = {}
+        if seen and all(seen.get(k) == v for k, v in expected.items()):
+            return seen, time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"results never matched: expected {expected}, last seen {seen}")
+
+
+def run_voting_scenario(
+    vote_url: str, result_url: str, voters: int = 30, changers: int = 10, timeout: float = 60
+) -> dict:
+    """Vote as ``voters`` distinct voters, ``changers`` of whom change their mind, then check totals.
+
+    Expected totals are relative to what the results showed before the scenario started.
+    """
+    before = fetch_results(result_url)
+    final: dict[int, str] = {}
+    sessions = [requests.Session() for _ in range(voters)]
+    try:
+        for i, session in enumerate(sessions):
+            final[i] = "a" if i % 3 else "b"
+            cast(session, vote_url, final[i])
+        for i in range(changers):
+            final[i] = "b" if final[i] == "a" else "a"
+            cast(sessions[i], vote_url, final[i])
+    finally:
+        for session in sessions:
+            session.close()
+    added = {o: sum(1 for v in final.values() if v == o) for o in ("a", "b")}
+    expected = {"a": before["a"] + added["a"], "b": before["b"] + added["b"]}
+    expected["total"] = expected["a"] + expected["b"]
+    seen, seconds = wait_for_totals(result_url, expected, timeout)
+    return {"expected": expected, "seen": seen, "seconds": seconds}
+
+
+def served_by(vote_url: str, n: int) -> set[str]:
+    """Hostnames that served ``n`` fresh requests for the vote page (new connection each time)."""
+    hosts = set()
+    for _ in range(n):
+        response = requests.get(f"{vote_url}/", timeout=5, headers={"Connection": "close"})
+        response.raise_for_status()
+        match = HOSTNAME_RE.search(response.text)
+        hosts.add(match.group(1) if match else response.headers.get("X-Served-By", "?"))
+    return hosts

@@ -1,0 +1,109 @@
+"""The worker loop in-process, against real Redis and Postgres."""
+
+import time
+
+import pytest
+
+from voting_common import schema
+from voting_common.contract import DEAD_LETTER_STREAM, GROUP, STREAM, decode, encode
+from worker_app.loop import Worker
+from worker_app.store import apply_votes
+
+pytestmark = pytest.mark.integration
+
+
+def voter(i: int) -> str:
+    return f"{i:032x}"
+
+
+def drain(worker: Worker, rounds: int = 50) -> None:
+    """Step until the stream is empty (handled entries are deleted from it)."""
+    worker._connect()
+    for _ in range(rounds):
+        worker.step()
+        if worker.redis.xlen(STREAM) == 0:
+            return
+    raise AssertionError("stream not drained")
+
+
+def test_votes_flow_to_postgres_and_leave_the_stream(make_settings, redis_client):
+    for i in range(25):
+        redis_client.xadd(STREAM, encode(voter(i), "a" if i % 5 else "b"))
+    redis_client.xadd(STREAM, encode(voter(0), "a"))  # voter 0 changes b -> a
+    worker = Worker(make_settings(batch_size=10))
+    drain(worker)
+    assert schema.read_tally(worker.pg) == {"a": 21, "b": 4}
+    assert redis_client.xlen(STREAM) == 0
+    assert redis_client.xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_malformed_messages_are_dead_lettered_with_their_reason_and_do_not_stop_the_worker(
+    make_settings, redis_client
+):
+    redis_client.xadd(STREAM, encode(voter(1), "a"))
+    redis_client.xadd(STREAM, {"voter": voter(2), "vote": "c"})
+    redis_client.xadd(STREAM, {"garbage": "x"})
+    redis_client.xadd(STREAM, encode(voter(3), "b"))
+    worker = Worker(make_settings())
+    drain(worker)
+    assert schema.read_tally(worker.pg) == {"a": 1, "b": 1}
+    dead = redis_client.xrange(DEAD_LETTER_STREAM)
+    reasons = sorted(fields["reason"] for _id, fields in dead)
+    assert reasons == ["unexpected fields: garbage", "unknown option 'c'"]
+    assert all(fields["source_id"] for _id, fields in dead)
+    assert redis_client.xlen(STREAM) == 0
+
+
+def test_a_crashed_consumer_recovers_its_own_unacknowledged_votes(make_settings, redis_client):
+    for i in range(10):
+        redis_client.xadd(STREAM, encode(voter(i), "b"))
+    crashed = Worker(make_settings(worker_name="w1"))
+    crashed._connect()
+    crashed._recover_own = False
+    entries = crashed.queue.read_new(100, 100)  # delivered, then the process "dies" before writing
+    assert len(entries) == 10
+    restarted = Worker(make_settings(worker_name="w1"))
+    drain(restarted)
+    assert schema.read_tally(restarted.pg) == {"a": 0, "b": 10}
+    assert redis_client.xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_another_worker_takes_over_votes_left_by_one_that_never_returns(make_settings, redis_client):
+    for i in range(10):
+        redis_client.xadd(STREAM, encode(voter(i), "a"))
+    gone = Worker(make_settings(worker_name="gone"))
+    gone._connect()
+    gone._recover_own = False
+    gone.queue.read_new(100, 100)
+    other = Worker(make_settings(worker_name="other", claim_idle_ms=100, claim_interval_s=0.05))
+    other._connect()
+    deadline = time.monotonic() + 10
+    while redis_client.xpending(STREAM, GROUP)["pending"] and time.monotonic() < deadline:
+        other.step()
+        time.sleep(0.05)
+    assert schema.read_tally(other.pg) == {"a": 10, "b": 0}
+
+
+def test_a_batch_applied_twice_is_counted_once(make_settings, redis_client):
+    """Postgres committed but the ack was lost: redelivery must not double count."""
+    for i in range(5):
+        redis_client.xadd(STREAM, encode(voter(i), "a"))
+    first = Worker(make_settings(worker_name="w1"))
+    first._connect()
+    first._recover_own = False
+    entries = first.queue.read_new(100, 100)
+    apply_votes(first.pg, [decode(i, f) for i, f in entries])  # committed, never acknowledged
+    again = Worker(make_settings(worker_name="w1"))
+    drain(again)
+    assert schema.read_tally(again.pg) == {"a": 5, "b": 0}
+
+
+def test_worker_metrics_count_batches_and_dead_letters(make_settings, redis_client):
+    from prometheus_client import generate_latest
+
+    redis_client.xadd(STREAM, {"vote": "a"})
+    redis_client.xadd(STREAM, encode(voter(1), "a"))
+    drain(Worker(make_settings()))
+    text = generate_latest().decode()
+    assert 'worker_dead_letters_total{reason="missing_field"}' in text
+    assert "worker_batches_total" in text
