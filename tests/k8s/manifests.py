@@ -631,6 +631,12 @@ def check_stateful(objs: list[Obj]) -> list[str]:
         for claim in claims.values():
             if claim not in pvcs:
                 problems.append(f"{dep.ref}: claim {claim!r} has no PersistentVolumeClaim in the folder")
+        inits = pod_spec(dep).get("initContainers") or []
+        if not any(m.get("name") in claims for i in inits for m in i.get("volumeMounts") or []):
+            problems.append(
+                f"{dep.ref}: needs an init container that waits for the previous server to "
+                f"release the volume (a deleted pod's replacement starts before it is gone)"
+            )
         c = next(containers(dep, init=False))
         mounts = [m["mountPath"] for m in c.get("volumeMounts") or [] if m.get("name") in claims]
         if env_var:

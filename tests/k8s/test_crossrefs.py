@@ -312,6 +312,11 @@ def test_mutation_db_rolling_update_is_caught(broken):
     assert_caught(problems, r"Deployment/db: replicas must be 1")
 
 
+def test_mutation_missing_wait_for_previous_server_is_caught(broken):
+    objs = broken("Deployment", "redis", lambda d: d["spec"]["template"]["spec"].pop("initContainers"))
+    assert_caught(m.check_stateful(objs), r"Deployment/redis: needs an init container that waits")
+
+
 def test_mutation_pgdata_at_mount_root_is_caught(broken):
     def pgdata(d):
         for e in container(d)["env"]:
