@@ -1,0 +1,79 @@
+import threading
+import time
+
+import pytest
+
+from result_app.tally import NO_SCHEMA, OK, QUERIES, UNAVAILABLE, Refresher
+from tests.support.env import settings_from
+from voting_common import schema
+from voting_common.connections import pg_connect
+from voting_common.contract import Vote
+from voting_common.settings import PostgresSettings
+from worker_app.store import apply_votes
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def connect(postgres_env):
+    settings = settings_from(postgres_env, PostgresSettings)
+    return lambda: pg_connect(settings, "result-test")
+
+
+def test_before_the_schema_exists_results_are_zero_not_an_error(connect):
+    snap = Refresher(connect, 0.05).refresh_once()
+    assert snap.state == NO_SCHEMA and snap.counts == {"a": 0, "b": 0}
+
+
+def test_reads_the_maintained_tally_and_bumps_the_version_only_on_change(connect, pg_conn):
+    refresher = Refresher(connect, 0.05)
+    schema.migrate(pg_conn)
+    first = refresher.refresh_once()
+    assert first.state == OK and first.counts == {"a": 0, "b": 0}
+    assert refresher.refresh_once().version == first.version
+    apply_votes(pg_conn, [Vote(f"{1:032x}", "b", 1, 0)])
+    second = refresher.refresh_once()
+    assert second.counts == {"a": 0, "b": 1} and second.version == first.version + 1
+
+
+def test_an_unreachable_database_is_reported_never_shown_as_zero():
+    import psycopg2
+
+    def refused():
+        return psycopg2.connect(host="127.0.0.1", port=1, connect_timeout=1)
+
+    refresher = Refresher(refused, 0.05)
+    with pytest.raises(psycopg2.Error):
+        refresher.refresh_once()
+    assert refresher.snapshot.state == UNAVAILABLE and refresher.snapshot.counts is None
+
+
+def test_database_queries_do_not_grow_with_the_number_of_viewers(connect, pg_conn):
+    schema.migrate(pg_conn)
+    refresher = Refresher(connect, 0.05)
+
+    def queries_during(viewers: int) -> float:
+        stop = threading.Event()
+
+        def view():
+            seen = -1
+            while not stop.is_set():
+                seen = refresher.wait_for_change(seen, timeout=0.2).version
+
+        threads = [threading.Thread(target=view) for _ in range(viewers)]
+        for t in threads:
+            t.start()
+        before = QUERIES._value.get()
+        time.sleep(1.0)
+        after = QUERIES._value.get()
+        stop.set()
+        for t in threads:
+            t.join()
+        return after - before
+
+    refresher.start()
+    try:
+        few, many = queries_during(1), queries_during(200)
+    finally:
+        refresher.stop()
+    assert 5 <= few <= 25 and 5 <= many <= 25  # ~20 per second at a 50 ms interval, whatever the viewers

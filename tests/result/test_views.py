@@ -1,0 +1,71 @@
+import json
+import time
+
+import pytest
+
+from voting_common import schema
+from voting_common.contract import Vote
+from worker_app.store import apply_votes
+
+pytestmark = pytest.mark.integration
+
+
+def wait_state(app, state, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.extensions["refresher"].snapshot.state == state:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"state {app.extensions['refresher'].snapshot.state} != {state}")
+
+
+def test_api_shows_zero_before_the_worker_created_the_schema(app):
+    wait_state(app, "waiting_for_worker")
+    body = app.test_client().get("/api/results").json
+    assert body["total"] == 0
+    assert body["options"] == [{"id": "a", "label": "Cats", "votes": 0}, {"id": "b", "label": "Dogs", "votes": 0}]
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_api_and_page_show_counts_and_percentages(app, pg_conn):
+    schema.migrate(pg_conn)
+    apply_votes(pg_conn, [Vote(f"{i:032x}", "a" if i < 3 else "b", i, 0) for i in range(4)])
+    deadline = time.monotonic() + 10
+    client = app.test_client()
+    while client.get("/api/results").json["total"] != 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    body = client.get("/api/results").json
+    assert body == {
+        "options": [{"id": "a", "label": "Cats", "votes": 3}, {"id": "b", "label": "Dogs", "votes": 1}],
+        "total": 4,
+        "state": "ok",
+    }
+    page = client.get("/").get_data(as_text=True)
+    assert "75.0%" in page and "25.0%" in page and 'id="total">4<' in page
+
+
+def test_stream_sends_the_current_results_then_each_change(app, pg_conn):
+    schema.migrate(pg_conn)
+    wait_state(app, "ok")
+    response = app.test_client().get("/stream", buffered=False)
+    assert response.mimetype == "text/event-stream"
+    chunks = iter(response.response)
+    assert next(chunks).startswith(b"retry:")
+    first = json.loads(next(chunks).decode().split("data: ", 1)[1])
+    assert first["total"] == 0
+    apply_votes(pg_conn, [Vote(f"{7:032x}", "b", 1, 0)])
+    second = json.loads(next(chunks).decode().split("data: ", 1)[1])
+    assert second["options"][1]["votes"] == 1 and second["total"] == 1
+    response.close()
+
+
+def test_unreachable_database_is_503_and_a_clear_page_state(down_app):
+    wait_state(down_app, "database_unavailable")
+    client = down_app.test_client()
+    api = client.get("/api/results")
+    assert api.status_code == 503 and api.json["options"] is None and "unavailable" in api.json["error"]
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    page = client.get("/").get_data(as_text=True)
+    assert "cannot reach the database" in page
+    assert 'id="pct-a">–<' in page and 'id="votes-b">–<' in page and 'id="total">–<' in page  # no fake 50/50
