@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.kind
+# building and loading images in the first test's setup can outlast the default per-test timeout
+pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
 
 _MISSING = [tool for tool in ("kind", "kubectl", "docker") if shutil.which(tool) is None]
 if _MISSING:
