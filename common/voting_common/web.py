@@ -69,9 +69,7 @@ def init_app(app: Flask, ready: ReadinessCheck, log_level: str) -> None:
     logs.configure(log_level)
     app.register_blueprint(health_blueprint(ready))
     # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
-    app.register_blueprint(
-        Blueprint("assets", __name__, static_folder="static", static_url_path="/static/common")
-    )
+    app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/static/common"))
 
     @app.after_request
     def served_by(response: Response) -> Response:

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 QUERIES = Counter("result_db_queries_total", "Tally queries sent to Postgres")
 REFRESH_SECONDS = Histogram(
-    "result_refresh_seconds", "Time to read the tally", buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+    "result_refresh_seconds",
+    "Time to read the tally",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
 )
 DB_ERRORS = Counter("result_db_errors_total", "Failed tally reads")
 VIEWERS = Gauge("result_live_viewers", "Open /stream connections", multiprocess_mode="livesum")

@@ -31,8 +31,9 @@ def payload(snap: Snapshot) -> dict:
 @bp.get("/")
 def index():
     snap = get_refresher().snapshot
-    return render_template("index.html", results=payload(snap), labels=current_app.config["SETTINGS"].labels(),
-                           hostname=HOSTNAME)
+    return render_template(
+        "index.html", results=payload(snap), labels=current_app.config["SETTINGS"].labels(), hostname=HOSTNAME
+    )
 
 
 @bp.get("/api/results")

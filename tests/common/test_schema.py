@@ -2,11 +2,10 @@ import threading
 
 import pytest
 
+from tests.support.env import settings_from
 from voting_common import schema
 from voting_common.connections import pg_connect
 from voting_common.settings import PostgresSettings
-
-from tests.support.env import settings_from
 
 pytestmark = pytest.mark.integration
 

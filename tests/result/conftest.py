@@ -1,8 +1,8 @@
 import pytest
 
-from tests.support.env import settings_from
 from result_app import create_app
 from result_app.settings import ResultSettings
+from tests.support.env import settings_from
 
 
 @pytest.fixture
@@ -27,5 +27,8 @@ def app(make_app, postgres_env):
 
 @pytest.fixture
 def down_app(make_app):
-    return make_app({"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1", "POSTGRES_PASSWORD": "x"},
-                    postgres_connect_timeout=1, backoff_cap_s=0.2)
+    return make_app(
+        {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1", "POSTGRES_PASSWORD": "x"},
+        postgres_connect_timeout=1,
+        backoff_cap_s=0.2,
+    )

@@ -1,7 +1,6 @@
 from vote_app import create_app
 from vote_app.identity import voter_id_for_request
 from vote_app.settings import VoteSettings
-
 from voting_common.contract import is_voter_id
 
 

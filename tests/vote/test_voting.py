@@ -41,7 +41,7 @@ def test_voting_again_keeps_the_same_voter_and_shows_the_choice(client, redis_cl
 def test_a_malformed_cookie_is_replaced_never_stored(client, redis_client):
     client.set_cookie("voter_id", "DROP TABLE votes")
     client.post("/", data={"vote": "b"})
-    (_id, fields), = _stream(redis_client)
+    ((_id, fields),) = _stream(redis_client)
     assert fields["voter"] != "DROP TABLE votes"
     assert client.get_cookie("voter_id").value == fields["voter"]
 
@@ -58,7 +58,7 @@ def test_api_vote_is_202_json(client, redis_client):
     response = client.post("/api/vote", json={"vote": "b"})
     assert response.status_code == 202
     assert response.json["status"] == "accepted" and response.json["vote"] == "b"
-    (entry_id, fields), = _stream(redis_client)
+    ((entry_id, fields),) = _stream(redis_client)
     assert response.json["id"] == entry_id and fields["vote"] == "b"
 
 

@@ -37,9 +37,7 @@ def test_votes_flow_to_postgres_and_leave_the_stream(make_settings, redis_client
     assert redis_client.xpending(STREAM, GROUP)["pending"] == 0
 
 
-def test_malformed_messages_are_dead_lettered_with_their_reason_and_do_not_stop_the_worker(
-    make_settings, redis_client
-):
+def test_malformed_messages_are_dead_lettered_with_their_reason_and_do_not_stop_the_worker(make_settings, redis_client):
     redis_client.xadd(STREAM, encode(voter(1), "a"))
     redis_client.xadd(STREAM, {"voter": voter(2), "vote": "c"})
     redis_client.xadd(STREAM, {"garbage": "x"})

@@ -7,12 +7,12 @@ import time
 import pytest
 import requests
 
+from tests.support.env import settings_from
+from tests.support.processes import free_port, start_worker, wait_ready
 from voting_common import schema
 from voting_common.connections import pg_connect
 from voting_common.contract import GROUP, STREAM, encode
 from voting_common.settings import PostgresSettings
-from tests.support.env import settings_from
-from tests.support.processes import free_port, start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -107,9 +107,14 @@ def test_worker_started_before_redis_and_postgres_converges(tmp_path):
 
     redis_port, pg_port = free_port(), free_port()
     env = {
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port), "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": str(pg_port), "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": PG_PASSWORD,
-        "POSTGRES_DB": "votes", "BACKOFF_CAP_S": "1",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(redis_port),
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(pg_port),
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_PASSWORD": PG_PASSWORD,
+        "POSTGRES_DB": "votes",
+        "BACKOFF_CAP_S": "1",
     }
     proc, port = start_worker(env, tmp_path / "worker.log")
     try:
@@ -117,9 +122,12 @@ def test_worker_started_before_redis_and_postgres_converges(tmp_path):
         ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
         assert ready.status_code == 503 and "redis" in ready.json()["reason"]
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-        with RedisContainer(REDIS_IMAGE).with_bind_ports(6379, redis_port) as rc, PostgresContainer(
-            POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes"
-        ).with_bind_ports(5432, pg_port):
+        with (
+            RedisContainer(REDIS_IMAGE).with_bind_ports(6379, redis_port) as rc,
+            PostgresContainer(
+                POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes"
+            ).with_bind_ports(5432, pg_port),
+        ):
             client = rc.get_client(decode_responses=True)
             client.xadd(STREAM, encode(voter(1), "a"))
             client.xadd(STREAM, encode(voter(2), "b"))

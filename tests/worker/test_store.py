@@ -3,11 +3,11 @@ import threading
 
 import pytest
 
+from tests.support.env import settings_from
 from voting_common import schema
 from voting_common.connections import pg_connect
 from voting_common.contract import Vote
 from voting_common.settings import PostgresSettings
-from tests.support.env import settings_from
 from worker_app.store import apply_votes
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,9 @@ def test_any_delivery_order_with_duplicates_gives_the_same_final_state(db):
 def test_concurrent_writers_keep_the_tally_equal_to_the_votes(db, postgres_env):
     settings = settings_from(postgres_env, PostgresSettings)
     rng = random.Random(3)
-    batches = [[Vote(voter(rng.randrange(300)), rng.choice("ab"), n * 100 + i, 0) for i in range(50)] for n in range(40)]
+    batches = [
+        [Vote(voter(rng.randrange(300)), rng.choice("ab"), n * 100 + i, 0) for i in range(50)] for n in range(40)
+    ]
     errors = []
 
     def write(my_batches):

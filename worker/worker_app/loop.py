@@ -95,8 +95,14 @@ class Worker:
                 self.pg.close()
         self._ready = False
         delay = self.backoff.next_delay()
-        event(log, "dependency error, retrying", logging.WARNING, dependency=dependency,
-              error=str(exc).strip()[:200], retry_in=f"{delay:.2f}s")
+        event(
+            log,
+            "dependency error, retrying",
+            logging.WARNING,
+            dependency=dependency,
+            error=str(exc).strip()[:200],
+            retry_in=f"{delay:.2f}s",
+        )
         self.stopping.wait(delay)
 
     def _close(self) -> None:
