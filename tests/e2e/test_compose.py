@@ -39,3 +39,15 @@ def test_pages_are_served_with_their_own_assets(stack):
         assert page.status_code == 200 and "data-hostname" in page.text
         assert "http://" not in page.text and "https://" not in page.text  # nothing from a CDN
         assert requests.get(f"{url}/static/common/base.css", timeout=5).status_code == 200
+
+
+def test_load_generator_totals_match_exactly(stack):
+    from loadgen.voters import VotePlan, run, wait_for_totals
+
+    before = scenario.fetch_results(stack.result_url)
+    plan = VotePlan(voters=600, share_a=0.6, change_share=0.3, seed=20261129)
+    outcome = run(stack.vote_url, plan, concurrency=8)
+    assert outcome.gave_up == 0 and outcome.acknowledged == outcome.intended
+    added = plan.expected()
+    assert outcome.acknowledged_totals() == added
+    wait_for_totals(stack.result_url, {k: before[k] + added[k] for k in added}, timeout_s=30)

@@ -10,6 +10,9 @@ import time
 
 import requests
 
+from loadgen.voters import fetch_totals
+from loadgen.voters import wait_for_totals as loadgen_wait
+
 HOSTNAME_RE = re.compile(r'data-hostname="([^"]+)"')
 
 
@@ -29,12 +32,7 @@ def wait_http_ok(url: str, timeout: float = 60) -> None:
 
 
 def fetch_results(result_url: str) -> dict[str, int]:
-    response = requests.get(f"{result_url}/api/results", timeout=5)
-    response.raise_for_status()
-    body = response.json()
-    counts = {o["id"]: o["votes"] for o in body["options"]}
-    counts["total"] = body["total"]
-    return counts
+    return fetch_totals(result_url)
 
 
 def cast(session: requests.Session, vote_url: str, option: str) -> requests.Response:
@@ -46,17 +44,10 @@ def cast(session: requests.Session, vote_url: str, option: str) -> requests.Resp
 
 def wait_for_totals(result_url: str, expected: dict[str, int], timeout: float = 60) -> tuple[dict, float]:
     """Poll /api/results until it shows exactly ``expected``; returns (seen, seconds waited)."""
-    started = time.monotonic()
-    seen: dict = {}
-    while time.monotonic() - started < timeout:
-        try:
-            seen = fetch_results(result_url)
-        except requests.RequestException:
-            seen = {}
-        if seen and all(seen.get(k) == v for k, v in expected.items()):
-            return seen, time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"results never matched: expected {expected}, last seen {seen}")
+    try:
+        return loadgen_wait(result_url, expected, timeout)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def run_voting_scenario(

@@ -1,0 +1,180 @@
+"""Plans of voters and the threads that cast their votes over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import requests
+
+
+def voter_id(seed: int, index: int) -> str:
+    """A well-formed voter id (32 hex), distinct per (seed, index), so runs don't collide."""
+    return f"{seed & 0xFFFFFFFF:08x}{index:024x}"
+
+
+@dataclass(frozen=True)
+class VotePlan:
+    """``voters`` distinct voters; a share votes ``a``; a share of them then change their vote."""
+
+    voters: int
+    share_a: float = 0.5
+    change_share: float = 0.2
+    seed: int = 1
+
+    def ballots(self) -> list[list[str]]:
+        """Per voter, the options they cast in order (one, or two when they change their mind)."""
+        rng = random.Random(self.seed)
+        plan = []
+        for _ in range(self.voters):
+            first = "a" if rng.random() < self.share_a else "b"
+            changes = rng.random() < self.change_share
+            plan.append([first, "b" if first == "a" else "a"] if changes else [first])
+        return plan
+
+    def expected(self) -> dict[str, int]:
+        """Totals once every ballot is acknowledged: each voter's last choice counts once."""
+        last = Counter(ballot[-1] for ballot in self.ballots())
+        return {"a": last["a"], "b": last["b"], "total": self.voters}
+
+
+@dataclass
+class Outcome:
+    intended: int = 0  # votes the plan casts (first votes plus changes)
+    requests: int = 0  # HTTP requests sent, retries included
+    acknowledged: int = 0  # votes that got 202
+    gave_up: int = 0  # votes never acknowledged before the deadline
+    errors: Counter = field(default_factory=Counter)  # failed requests by kind
+    latencies: list[float] = field(default_factory=list)  # seconds, acknowledged requests
+    seconds: float = 0.0
+    final: dict[str, str] = field(default_factory=dict)  # voter id -> last acknowledged option
+
+    def acknowledged_totals(self) -> dict[str, int]:
+        counts = Counter(self.final.values())
+        return {"a": counts["a"], "b": counts["b"], "total": len(self.final)}
+
+    def summary(self) -> str:
+        errors = ", ".join(f"{k}={v}" for k, v in sorted(self.errors.items())) or "none"
+        return (
+            f"votes {self.intended}: acknowledged {self.acknowledged}, gave up {self.gave_up}; "
+            f"requests {self.requests}, failed {sum(self.errors.values())} ({errors}); {self.seconds:.1f}s"
+        )
+
+
+class _RateLimiter:
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.next_at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            at = max(self.next_at, now)
+            self.next_at = at + self.interval
+        if at > now:
+            time.sleep(at - now)
+
+
+def run(
+    vote_url: str,
+    plan: VotePlan,
+    concurrency: int = 16,
+    rate: float | None = None,
+    deadline_s: float = 300.0,
+    retry_pause_s: float = 0.2,
+    on_vote: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Outcome:
+    """Cast every ballot of ``plan`` through ``POST /api/vote``; returns what happened.
+
+    ``rate`` caps votes per second over all threads; ``on_vote`` is called after each
+    acknowledged vote (for progress bars); ``stop`` ends the run early.
+    """
+    ballots = plan.ballots()
+    outcome = Outcome(intended=sum(len(b) for b in ballots))
+    lock = threading.Lock()
+    limiter = _RateLimiter(rate)
+    next_voter = iter(range(len(ballots)))
+    started = time.monotonic()
+    end = started + deadline_s
+    stop = stop or threading.Event()
+    url = vote_url.rstrip("/") + "/api/vote"
+
+    def cast(session: requests.Session, voter: str, option: str) -> bool:
+        while time.monotonic() < end and not stop.is_set():
+            limiter.wait()
+            sent = time.perf_counter()
+            kind = None
+            try:
+                response = session.post(url, json={"vote": option}, cookies={"voter_id": voter}, timeout=10)
+                if response.status_code == 202:
+                    with lock:
+                        outcome.requests += 1
+                        outcome.acknowledged += 1
+                        outcome.latencies.append(time.perf_counter() - sent)
+                        outcome.final[voter] = option
+                    return True
+                kind = f"http_{response.status_code}"
+            except requests.RequestException as exc:
+                kind = type(exc).__name__
+            with lock:
+                outcome.requests += 1
+                outcome.errors[kind] += 1
+            if kind in ("http_400", "http_413"):
+                return False  # our request is wrong; retrying will not help
+            time.sleep(retry_pause_s)
+        return False
+
+    def thread_main() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                with lock:
+                    index = next(next_voter, None)
+                if index is None:
+                    return
+                voter = voter_id(plan.seed, index)
+                for option in ballots[index]:
+                    if not cast(session, voter, option):
+                        with lock:
+                            outcome.gave_up += 1
+                        break
+                    if on_vote:
+                        on_vote()
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for _ in range(concurrency):
+            pool.submit(thread_main)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def fetch_totals(result_url: str) -> dict[str, int]:
+    """``{"a": n, "b": m, "total": k}`` from ``/api/results``; raises if results are unavailable."""
+    response = requests.get(result_url.rstrip("/") + "/api/results", timeout=5)
+    response.raise_for_status()
+    body = response.json()
+    counts = {o["id"]: o["votes"] for o in body["options"]}
+    counts["total"] = body["total"]
+    return counts
+
+
+def wait_for_totals(result_url: str, expected: dict[str, int], timeout_s: float = 120.0) -> tuple[dict, float]:
+    """Poll ``/api/results`` until it shows exactly ``expected``; returns (last seen, seconds)."""
+    started = time.monotonic()
+    seen: dict = {}
+    while time.monotonic() - started < timeout_s:
+        with contextlib.suppress(requests.RequestException, ValueError):
+            seen = fetch_totals(result_url)
+        if seen and all(seen.get(k) == v for k, v in expected.items()):
+            return seen, time.monotonic() - started
+        time.sleep(0.1)
+    raise TimeoutError(f"results never matched: expected {expected}, last seen {seen}")
