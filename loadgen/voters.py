@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 
@@ -115,7 +116,7 @@ def run(
             sent = time.perf_counter()
             kind = None
             try:
-                response = session.post(url, json={"vote": option}, cookies={"voter_id": voter}, timeout=10)
+                response = session.post(url, json={"vote": option}, headers={"Cookie": f"voter_id={voter}"}, timeout=10)
                 if response.status_code == 202:
                     with lock:
                         outcome.requests += 1
@@ -136,6 +137,8 @@ def run(
 
     def thread_main() -> None:
         with requests.Session() as session:
+            # One session serves many voters: never keep a cookie the server sets for one of them.
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             while not stop.is_set():
                 with lock:
                     index = next(next_voter, None)
