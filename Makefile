@@ -60,4 +60,5 @@ lock: venv ## re-pin every installed package into constraints.txt
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
--include mk/kind.mk
+# Extra targets by topic: kind.mk (Kubernetes), and others as they come.
+-include $(sort $(wildcard mk/*.mk))
