@@ -105,3 +105,15 @@ def test_worker_metrics_count_batches_and_dead_letters(make_settings, redis_clie
     text = generate_latest().decode()
     assert 'worker_dead_letters_total{reason="missing_field"}' in text
     assert "worker_batches_total" in text
+
+
+def test_consumers_of_gone_workers_are_forgotten_only_when_idle_and_empty(make_settings, redis_client):
+    worker = Worker(make_settings(worker_name="alive"))
+    worker._connect()
+    redis_client.xadd(STREAM, encode(voter(1), "a"))
+    redis_client.xreadgroup(GROUP, "holds-votes", {STREAM: ">"})  # pending: must be kept
+    redis_client.xgroup_createconsumer(STREAM, GROUP, "empty")  # nothing pending
+    assert worker.queue.prune_consumers(idle_ms=3_600_000) == 0  # none idle long enough
+    assert worker.queue.prune_consumers(idle_ms=0) == 1
+    names = {c["name"] for c in redis_client.xinfo_consumers(STREAM, GROUP)}
+    assert names == {"holds-votes"}

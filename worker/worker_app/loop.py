@@ -27,6 +27,7 @@ from .queue import Entry, VoteQueue
 from .settings import WorkerSettings
 
 log = logging.getLogger("worker")
+CONSUMER_FORGET_MS = 3_600_000  # a consumer name unused this long belonged to a worker that is gone
 
 
 class Worker:
@@ -125,6 +126,8 @@ class Worker:
             metrics.RECLAIMED.inc(len(entries))
             if entries:
                 event(log, "took over stale votes", count=len(entries))
+            elif self.queue.prune_consumers(CONSUMER_FORGET_MS):
+                event(log, "forgot idle consumers of stopped workers")
         else:
             entries = self.queue.read_new(s.batch_size, s.block_ms)
         if now >= self._next_depth:

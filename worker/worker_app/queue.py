@@ -50,6 +50,18 @@ class VoteQueue:
         deleted = reply[2] if len(reply) > 2 else []
         return list(reply[1]) + [(entry_id, None) for entry_id in deleted]
 
+    def prune_consumers(self, idle_ms: int) -> int:
+        """Forget consumers (gone pods) holding nothing and idle for ``idle_ms``; returns how many."""
+        pruned = 0
+        for info in self.client.xinfo_consumers(STREAM, GROUP):
+            name = info.get("name", info.get(b"name"))
+            name = name.decode() if isinstance(name, bytes) else name
+            pending = int(info.get("pending", info.get(b"pending", 0)))
+            idle = int(info.get("idle", info.get(b"idle", 0)))
+            if name != self.consumer and pending == 0 and idle >= idle_ms:
+                pruned += self.client.xgroup_delconsumer(STREAM, GROUP, name) == 0
+        return pruned
+
     def ack(self, ids: list[bytes]) -> None:
         """Acknowledge and delete: with one consumer group, a handled entry is never read again."""
         if not ids:
