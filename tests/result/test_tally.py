@@ -77,3 +77,29 @@ def test_database_queries_do_not_grow_with_the_number_of_viewers(connect, pg_con
     finally:
         refresher.stop()
     assert 5 <= few <= 25 and 5 <= many <= 25  # ~20 per second at a 50 ms interval, whatever the viewers
+
+
+def test_recovers_by_itself_when_the_database_comes_back(connect, pg_conn):
+    import psycopg2
+
+    available = threading.Event()
+
+    def flaky():
+        if not available.is_set():
+            return psycopg2.connect(host="127.0.0.1", port=1, connect_timeout=1)
+        return connect()
+
+    schema.migrate(pg_conn)
+    refresher = Refresher(flaky, 0.05, backoff_cap_s=0.2)
+    refresher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while refresher.snapshot.state != UNAVAILABLE and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert refresher.snapshot.state == UNAVAILABLE
+        available.set()
+        while refresher.snapshot.state != OK and time.monotonic() < deadline + 10:
+            time.sleep(0.02)
+        assert refresher.snapshot.state == OK and refresher.snapshot.counts == {"a": 0, "b": 0}
+    finally:
+        refresher.stop()
