@@ -1,0 +1,34 @@
+import os
+
+import pytest
+
+from tests.faults.harness import FaultStack
+
+# Other replicas take over a killed worker's unacknowledged votes after this (15 s by default).
+CLAIM_IDLE_MS = "3000"
+
+
+@pytest.fixture(scope="session")
+def fault_stack(docker):
+    """The compose stack under its own project name; each scenario breaks it, then it is removed."""
+    stack = FaultStack(
+        project=os.environ.get("FAULTS_COMPOSE_PROJECT", "votingapp-faults"),
+        extra_env={"CLAIM_IDLE_MS": CLAIM_IDLE_MS},
+    )
+    stack.down()
+    try:
+        stack.up()
+    except Exception:
+        print(stack.logs())
+        stack.down()
+        raise
+    yield stack
+    stack.down()
+
+
+@pytest.fixture
+def stack(fault_stack):
+    """The stack, whole and healthy again (a scenario before may have left it otherwise)."""
+    fault_stack.ensure_up()
+    yield fault_stack
+    print(fault_stack.logs())  # shown by pytest only when the test failed

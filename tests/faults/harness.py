@@ -1,0 +1,369 @@
+"""The fault suite's tools: the compose stack with knobs to break it, a vote stream in the background,
+and the measurement of one scenario (sent, acknowledged, counted, lost, double-counted, convergence).
+
+Everything is measured, nothing assumed: counted = the totals in /api/results minus those before the
+scenario; the votes table must hold one row per distinct voter; the stream must be fully drained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import requests
+
+from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_for_totals
+from tests.support.compose import ComposeStack
+from tests.support.processes import ROOT
+
+OPTIONS = ("a", "b")
+# Failed vote requests that count as "a clear error": a 503 with a message, or no connection at all.
+CLEAR_ERRORS = {"http_503", "ConnectionError"}
+METRIC_RE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>[0-9.e+-]+)$", re.M)
+
+
+@dataclass
+class FaultStack(ComposeStack):
+    """The compose stack under the fault suite's own project name, plus ways to look inside it."""
+
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), **self.extra_env}
+
+    def ensure_up(self) -> None:
+        """Every service running and healthy, one worker (a scenario may have left it otherwise)."""
+        self.compose("up", "-d", "--wait", "--wait-timeout", "180", "--scale", "worker=1", timeout=240)
+
+    def redis_cli(self, *args: str, stdin: str | None = None) -> str:
+        """redis-cli in the redis container; ``stdin`` (printf syntax) is sent as the last argument.
+
+        Output that is not UTF-8 (a poison message's bytes) comes back backslash-escaped.
+        """
+        cmd = ["redis-cli", *args]
+        if stdin is not None:  # redis-cli -x: the last argument from standard input, byte for byte
+            cmd = ["sh", "-c", f"printf {shlex.quote(stdin)} | redis-cli -x {shlex.join(args)}"]
+        full = ["docker", "compose", "-p", self.project, "exec", "-T", "redis", *cmd]
+        out = subprocess.run(full, cwd=ROOT, env=self.env(), capture_output=True, timeout=30)
+        if out.returncode != 0:
+            raise AssertionError(f"{shlex.join(full)} failed: {out.stderr!r}")
+        return out.stdout.decode("utf-8", "backslashreplace").strip()
+
+    def psql(self, sql: str) -> str:
+        out = self.compose("exec", "-T", "db", "psql", "-U", "postgres", "-d", "votes", "-tAc", sql, timeout=30)
+        return out.stdout.strip()
+
+    def vote_rows(self) -> int:
+        return int(self.psql("select count(*) from votes") or 0)
+
+    def pending_by_consumer(self) -> dict[str, int]:
+        """Unacknowledged entries per worker (consumer name = container hostname)."""
+        lines = self.redis_cli("XPENDING", "votes", "workers").splitlines()
+        # Reply: count, smallest id, greatest id, then consumer / count pairs.
+        pairs = lines[3:]
+        return {pairs[i]: int(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
+
+    def stream_depth(self) -> tuple[int, int]:
+        """(entries left in the stream, entries delivered but unacknowledged)."""
+        length = int(self.redis_cli("XLEN", "votes") or 0)
+        pending = self.redis_cli("XPENDING", "votes", "workers").splitlines()
+        return length, int(pending[0]) if pending else 0
+
+    def worker_metrics(self, index: int = 1) -> str:
+        code = "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/metrics').read().decode())"
+        return self.compose("exec", "-T", "--index", str(index), "worker", "python", "-c", code, timeout=30).stdout
+
+    def container_ids(self, service: str) -> list[str]:
+        return self.compose("ps", "-q", "-a", service).stdout.split()
+
+    def service_logs(self, service: str) -> str:
+        return self.compose("logs", "--no-color", service, check=False).stdout
+
+    def hostname(self, container: str) -> str:
+        return docker("inspect", "-f", "{{.Config.Hostname}}", container).strip()
+
+
+def docker(*args: str, timeout: float = 60) -> str:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def metric_sum(text: str, name: str) -> float:
+    """The sum of a Prometheus counter over all its label sets (0 when absent)."""
+    return sum(float(m["value"]) for m in METRIC_RE.finditer(text) if m["name"] == name)
+
+
+def metric_by_label(text: str, name: str, label: str) -> dict[str, float]:
+    values = {}
+    for m in METRIC_RE.finditer(text):
+        if m["name"] == name and m["labels"]:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
+            values[labels.get(label, "")] = float(m["value"])
+    return values
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, pause: float = 0.2) -> float:
+    """Poll ``check`` until it is true; returns the seconds it took; fails after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(pause)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Stream:
+    """A plan of voters cast in a background thread while the test thread breaks things."""
+
+    def __init__(self, stack: FaultStack, plan: VotePlan, rate: float, concurrency: int = 8) -> None:
+        self.stack, self.plan, self.rate, self.concurrency = stack, plan, rate, concurrency
+        self.acked = 0
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+        self.ended_at = 0.0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._main, name="vote-stream", daemon=True)
+
+    def _count(self) -> None:
+        with self._lock:
+            self.acked += 1
+
+    def _main(self) -> None:
+        try:
+            self.outcome = run(
+                self.stack.vote_url,
+                self.plan,
+                concurrency=self.concurrency,
+                rate=self.rate,
+                deadline_s=180,
+                on_vote=self._count,
+            )
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+        finally:
+            self.ended_at = time.monotonic()
+
+    def start(self) -> Stream:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def progress(self) -> float:
+        return self.acked / max(1, sum(len(b) for b in self.plan.ballots()))
+
+    def wait_progress(self, share: float, timeout: float = 60) -> None:
+        """Until ``share`` of the plan's votes are acknowledged (or the stream ended)."""
+        wait_until(lambda: self.progress() >= share or not self.running, timeout, f"{share:.0%} of the stream", 0.05)
+
+    def join(self) -> Outcome:
+        self._thread.join(timeout=240)
+        if self.error:
+            raise self.error
+        assert self.outcome is not None, "the vote stream did not finish"
+        return self.outcome
+
+
+class Probe:
+    """One more voter, voting a, b, a, ... as fast as acknowledged, recording every failed answer.
+
+    Each vote is retried with the same option until acknowledged, so the last acknowledged option is
+    the one that counts even if a request went through but its answer was lost.
+    """
+
+    def __init__(self, vote_url: str, seed: int) -> None:
+        self.url = vote_url + "/api/vote"
+        self.voter = voter_id(seed, 10**6)
+        self.acknowledged = 0
+        self.last: str | None = None
+        self.failures: list[str] = []  # "503: <message>", or the exception's name
+        self.unclear: list[str] = []  # failures that were not a clear error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="probe", daemon=True)
+
+    def _main(self) -> None:
+        option = "a"
+        with requests.Session() as session:
+            while not self._stop.is_set():
+                try:
+                    r = session.post(self.url, json={"vote": option}, cookies={"voter_id": self.voter}, timeout=10)
+                except requests.RequestException as exc:
+                    kind = type(exc).__name__
+                    self.failures.append(kind)
+                    if not isinstance(exc, requests.ConnectionError):
+                        self.unclear.append(kind)
+                    time.sleep(0.1)
+                    continue
+                if r.status_code == 202:
+                    self.acknowledged += 1
+                    self.last = option
+                    option = "b" if option == "a" else "a"
+                    time.sleep(0.05)
+                    continue
+                message = _error_message(r)
+                self.failures.append(f"{r.status_code}: {message}")
+                if r.status_code != 503 or not message:
+                    self.unclear.append(f"{r.status_code}: {r.text[:200]}")
+                time.sleep(0.1)
+
+    def start(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def expected(self) -> dict[str, int]:
+        return {o: int(self.last == o) for o in OPTIONS}
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("error") or "")
+    except ValueError:
+        return ""
+
+
+@dataclass
+class Result:
+    """One scenario's measured numbers: one row of docs/reliability.md."""
+
+    scenario: str
+    fault: str
+    voters: int
+    votes_sent: int  # votes the plan casts (first votes plus changes of mind)
+    requests: int  # HTTP requests, retries after failures included
+    failed_requests: dict[str, int]
+    acknowledged: int
+    expected: dict[str, int]  # per option, the voters' last acknowledged choices
+    counted: dict[str, int]  # per option, /api/results after minus before
+    lost: int
+    double_counted: int
+    vote_rows_added: int
+    stream_seconds: float
+    slowest_ack_seconds: float  # the longest a vote request took to be acknowledged
+    convergence_seconds: float | None  # from the end of the stream to exact totals; None: never
+    notes: str = ""
+
+    def check(self) -> None:
+        assert self.acknowledged == self.votes_sent, f"{self.scenario}: not every vote was acknowledged"
+        assert self.convergence_seconds is not None, f"{self.scenario}: results never matched: {self}"
+        assert self.lost == 0, f"{self.scenario}: {self.lost} votes lost: {self}"
+        assert self.double_counted == 0, f"{self.scenario}: {self.double_counted} votes double-counted: {self}"
+        assert self.counted == self.expected
+        assert self.vote_rows_added == self.expected["a"] + self.expected["b"], f"{self.scenario}: rows {self}"
+
+
+def settled_baseline(stack: FaultStack, timeout: float = 120) -> tuple[dict[str, int], int]:
+    """Totals and vote rows once nothing is left in the stream (so later deltas are this scenario's)."""
+    wait_until(lambda: stack.stream_depth() == (0, 0), timeout, "an empty stream before the scenario", 0.5)
+    wait_until(lambda: _readable(stack), timeout, "readable results before the scenario", 0.5)
+    return fetch_totals(stack.result_url), stack.vote_rows()
+
+
+def _readable(stack: FaultStack) -> bool:
+    try:
+        fetch_totals(stack.result_url)
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def measure(
+    stack: FaultStack,
+    scenario: str,
+    fault: str,
+    plan: VotePlan,
+    inject: Callable[[Stream], None],
+    *,
+    rate: float = 150,
+    probe: bool = False,
+    converge_timeout: float = 120,
+    notes: str | Callable[[], str] = "",
+) -> tuple[Result, Outcome, Probe | None]:
+    """Run ``plan`` as a background stream, call ``inject`` meanwhile, then measure and record.
+
+    ``notes`` (or what it returns, called once the stream has drained) goes into the report row.
+    """
+    before, rows_before = settled_baseline(stack)
+    stream = Stream(stack, plan, rate).start()
+    checker = Probe(stack.vote_url, plan.seed).start() if probe else None
+    try:
+        inject(stream)
+    finally:
+        outcome = stream.join()
+        if checker:
+            checker.stop()
+    added = {o: n for o, n in plan.expected().items() if o in OPTIONS}
+    if checker:
+        added = {o: added[o] + checker.expected()[o] for o in OPTIONS}
+    expected = {o: before[o] + added[o] for o in OPTIONS}
+    waited_from = time.monotonic()
+    try:
+        # Counted from the end of the stream: the faults are over, how long until the totals are exact?
+        _seen, _ = wait_for_totals(stack.result_url, expected, converge_timeout - (waited_from - stream.ended_at))
+        convergence: float | None = time.monotonic() - stream.ended_at
+    except TimeoutError:
+        convergence = None
+    # Then nothing may be left in flight, and the totals must not move any more.
+    drained = True
+    try:
+        wait_until(lambda: stack.stream_depth() == (0, 0), 60, "the stream to drain", 0.5)
+    except AssertionError:
+        drained = False
+    after = fetch_totals(stack.result_url)
+    counted = {o: after[o] - before[o] for o in OPTIONS}
+    result = Result(
+        scenario=scenario,
+        fault=fault,
+        voters=plan.voters + (1 if checker else 0),
+        votes_sent=outcome.intended + (checker.acknowledged if checker else 0),
+        requests=outcome.requests + (checker.acknowledged + len(checker.failures) if checker else 0),
+        failed_requests=dict(outcome.errors + Counter(_kind(f) for f in (checker.failures if checker else []))),
+        acknowledged=outcome.acknowledged + (checker.acknowledged if checker else 0),
+        expected=added,
+        counted=counted,
+        lost=sum(max(0, added[o] - counted[o]) for o in OPTIONS),
+        double_counted=sum(max(0, counted[o] - added[o]) for o in OPTIONS),
+        vote_rows_added=stack.vote_rows() - rows_before,
+        stream_seconds=round(outcome.seconds, 1),
+        slowest_ack_seconds=round(max(outcome.latencies, default=0.0), 2),
+        convergence_seconds=None if convergence is None else round(convergence, 2),
+        notes=notes() if callable(notes) else notes,
+    )
+    if not drained:
+        result.notes = f"{result.notes}; stream NOT drained".strip("; ")
+    record(result)
+    print(f"{scenario}: {outcome.summary()}; {result}")
+    assert drained, f"{scenario}: entries left in the stream: {stack.stream_depth()}"
+    return result, outcome, checker
+
+
+def _kind(failure: str) -> str:
+    return f"http_{failure.split(':', 1)[0]}" if failure[:3].isdigit() else failure
+
+
+def record(result: Result) -> None:
+    """Append the scenario's row to the JSON report named by RELIABILITY_REPORT (if set)."""
+    path = os.environ.get("RELIABILITY_REPORT")
+    if not path:
+        return
+    report = Path(path)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    rows = json.loads(report.read_text()) if report.exists() else []
+    rows = [r for r in rows if r["scenario"] != result.scenario] + [asdict(result)]
+    report.write_text(json.dumps(rows, indent=2) + "\n")

@@ -1,0 +1,105 @@
+"""The worker killed with SIGKILL mid-stream: restarted, or taken over by another replica."""
+
+import time
+
+import docker as dockerapi
+import pytest
+
+from loadgen.voters import VotePlan
+from tests.faults.harness import FaultStack, Stream, docker, measure, metric_sum, wait_until
+
+pytestmark = pytest.mark.faults
+
+
+def freeze_holding_votes(stack: FaultStack, container: str, attempts: int = 6) -> int:
+    """Freeze the worker while it holds votes it has not acknowledged; returns how many.
+
+    It is paused for a second (a backlog builds up), let go for an instant (it reads a batch) and
+    paused again, most often in the middle of that batch; failing that, frozen while blocked in
+    XREADGROUP the next votes are still delivered to it (pending under its name) but never
+    committed. Either way the kill that follows kills it with votes in flight.
+    """
+    consumer = stack.hostname(container)
+    handle = dockerapi.from_env().containers.get(container)
+    for _ in range(attempts):
+        handle.pause()
+        time.sleep(1.0)
+        handle.unpause()
+        time.sleep(0.01)
+        handle.pause()
+        try:
+            wait_until(lambda: stack.pending_by_consumer().get(consumer, 0) > 0, 2.5, "votes in flight", 0.25)
+            return stack.pending_by_consumer().get(consumer, 0)
+        except AssertionError:
+            handle.unpause()  # it was between two reads: let it go and try again
+            time.sleep(0.2)
+    return 0
+
+
+def test_worker_sigkilled_five_times_mid_stream_and_restarted(stack):
+    held: list[int] = []
+
+    def inject(stream: Stream) -> None:
+        [container] = stack.container_ids("worker")
+        for i in range(5):
+            stream.wait_progress((i + 1) / 7)
+            assert stream.running, "the stream ended before the fifth kill"
+            # Every other kill first freezes the worker holding votes; the others hit it anywhere.
+            held.append(freeze_holding_votes(stack, container) if i % 2 else -1)
+            stack.compose("kill", "-s", "SIGKILL", "worker")
+            time.sleep(0.5)
+            stack.compose("start", "worker")
+
+    result, outcome, _ = measure(
+        stack,
+        "worker SIGKILL x5",
+        "worker killed with SIGKILL 5 times during the stream, restarted each time (same consumer name)",
+        VotePlan(voters=1500, share_a=0.55, change_share=0.3, seed=0xFA010001),
+        inject,
+        notes=lambda: f"votes in flight at the 2nd and 4th kills (worker frozen first): {[n for n in held if n >= 0]}",
+    )
+    frozen = [n for n in held if n >= 0]
+    result.check()
+    assert len(held) == 5
+    assert sum(frozen) > 0, "no kill caught the worker with votes in flight"
+    assert not outcome.errors, f"voting must not notice the worker dying: {outcome.errors}"
+
+
+def test_two_worker_replicas_one_killed_the_other_takes_over(stack):
+    stack.compose("up", "-d", "--no-build", "--scale", "worker=2", "--no-recreate", "--wait", "worker")
+    ids = stack.container_ids("worker")
+    names = {docker("inspect", "-f", "{{.Name}}", c).strip().rsplit("-", 1)[1]: c for c in ids}
+    assert sorted(names) == ["1", "2"], names
+    victim = names["2"]  # the survivor is replica 1, the one `exec` reaches by default
+    victim_name = stack.hostname(victim)
+    held: list[int] = []
+    reclaimed: list[float] = []
+
+    def notes() -> str:
+        reclaimed.append(metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total"))
+        return f"{held[0]} votes in flight in the killed replica; the other took over {reclaimed[0]:.0f}"
+
+    def inject(stream: Stream) -> None:
+        stream.wait_progress(0.3)
+        assert stream.running
+        held.append(freeze_holding_votes(stack, victim))
+        docker("kill", "-s", "KILL", victim)  # and it stays dead: the survivor must take its votes
+
+    result, outcome, _ = measure(
+        stack,
+        "2 workers, one SIGKILLed",
+        "two worker replicas; one frozen with votes in flight, then SIGKILLed and never restarted",
+        VotePlan(voters=1200, share_a=0.45, change_share=0.3, seed=0xFA010002),
+        inject,
+        notes=notes,
+    )
+    try:
+        result.check()
+        assert held[0] > 0, "the killed replica held no votes"
+        assert reclaimed[0] >= held[0], f"the survivor took over {reclaimed[0]} votes, the victim held {held[0]}"
+        assert stack.pending_by_consumer().get(victim_name, 0) == 0
+        assert "took over stale votes" in stack.service_logs("worker")
+        assert not outcome.errors
+    finally:
+        docker("rm", "-f", victim)
+        stack.compose("up", "-d", "--no-build", "--scale", "worker=1", "--no-recreate", "--wait", "worker")
