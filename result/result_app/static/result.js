@@ -1,12 +1,20 @@
-// Live results: Server-Sent Events from /stream; on repeated failure, poll /api/results.
-// The page never shows stale numbers as if live: when the data is unavailable it says so.
+// Live results: Server-Sent Events from /stream, reconnecting after the result service or the
+// network drops, with polling of /api/results meanwhile. The page never shows numbers it cannot
+// vouch for: while the database or the result service is unreachable it shows dashes and says so.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
+  var DASH = "\u2013";
+  var POLL_MS = 1000;          // polling period while the event stream is down
+  var QUIET_MS = 20000;        // no event for this long: check the stream against one request
   var transport = $("transport");
+  var source = null;           // the current EventSource
+  var failures = 0;            // stream errors since the last message
+  var lastEventAt = Date.now();
+  var last = "";               // the last data rendered, as JSON, to compare with a check
   var pollTimer = null;
   var polling = false;
-  var sseFailures = 0;
+  var reconnectTimer = null;
 
   function setState(kind, text) {
     var el = $("state");
@@ -14,45 +22,76 @@
     el.textContent = text;
   }
 
+  function unit(n) { return n === 1 ? "vote" : "votes"; }
+
+  function blank(text) {
+    last = "";
+    $("results").setAttribute("aria-disabled", "true");
+    $("results").dataset.total = "";
+    ["a", "b"].forEach(function (id) {
+      $("votes-" + id).textContent = DASH;
+      $("unit-" + id).textContent = "votes";
+      $("pct-" + id).textContent = DASH;
+      $("bar-" + id).style.width = "0%";
+      $("bar-" + id).setAttribute("aria-valuenow", "0");
+    });
+    $("total").textContent = DASH;
+    $("unit-total").textContent = "votes";
+    setState("err", text);
+  }
+
   function render(data) {
-    var section = $("results");
     if (!data || !data.options) {
-      section.setAttribute("aria-disabled", "true");
-      ["a", "b"].forEach(function (id) {
-        $("votes-" + id).textContent = "\u2013";
-        $("pct-" + id).textContent = "\u2013";
-      });
-      $("total").textContent = "\u2013";
-      setState("err", "Results unavailable: the result service cannot reach the database.");
+      blank("Results unavailable: the result service cannot reach the database.");
+      last = "null";
       return;
     }
+    last = JSON.stringify(data.options);
+    var section = $("results");
     section.removeAttribute("aria-disabled");
-    section.dataset.state = data.state;
     var total = data.total;
+    section.dataset.state = data.state;
+    section.dataset.total = total;
     data.options.forEach(function (o) {
-      var pct = total ? (100 * o.votes / total) : 0;
+      var pct = total ? (100 * o.votes / total).toFixed(1) : "0";
       $("votes-" + o.id).textContent = o.votes;
-      $("pct-" + o.id).textContent = total ? pct.toFixed(1) + "%" : "\u2013";
-      $("bar-" + o.id).style.width = pct.toFixed(1) + "%";
-      $("bar-" + o.id).parentNode.setAttribute("aria-valuenow", pct.toFixed(1));
+      $("unit-" + o.id).textContent = unit(o.votes);
+      $("pct-" + o.id).textContent = total ? pct + "%" : DASH;
+      $("bar-" + o.id).style.width = pct + "%";
+      $("bar-" + o.id).setAttribute("aria-valuenow", pct);
     });
     $("total").textContent = total;
+    $("unit-total").textContent = unit(total);
     if (total === 0) setState("warn", "No votes yet. Be the first!");
-    else setState("ok", "Live: updates as votes arrive.");
+    else setState("ok live", "Live: updates as votes arrive.");
   }
 
-  function offline() {
-    render(null);
-    setState("err", "Connection to the result service lost. Reconnecting\u2026");
+  function lost() {
+    blank("Connection to the result service lost. Reconnecting\u2026");
+    transport.textContent = "reconnecting\u2026";
   }
 
-  function poll() {
-    transport.textContent = "polling";
-    fetch("/api/results", { headers: { "Accept": "application/json" }, cache: "no-store" })
+  function getResults() {
+    // Resolves with the payload (a 503 carries {"options": null}); rejects when nothing usable came.
+    return fetch("/api/results", { headers: { "Accept": "application/json" }, cache: "no-store" })
       .then(function (r) { return r.json(); })
-      .then(render)
-      .catch(offline)
-      .finally(function () { if (polling) pollTimer = setTimeout(poll, 1000); });
+      .then(function (data) {
+        if (!data || !("options" in data)) throw new Error("unexpected answer");
+        return data;
+      });
+  }
+
+  // Polling: only while the event stream is down; a late answer after the stream is back is dropped.
+  function poll() {
+    getResults().then(function (data) {
+      if (!polling) return;
+      render(data);
+      transport.textContent = "polling every second";
+    }, function () {
+      if (polling) lost();
+    }).finally(function () {
+      if (polling) pollTimer = setTimeout(poll, POLL_MS);
+    });
   }
 
   function startPolling() {
@@ -61,27 +100,58 @@
 
   function stopPolling() {
     polling = false;
-    if (pollTimer !== null) { clearTimeout(pollTimer); pollTimer = null; }
+    clearTimeout(pollTimer);
+    pollTimer = null;
   }
-
-  if (!window.EventSource) { startPolling(); return; }
 
   function connect() {
-    var source = new EventSource("/stream");
-    source.onopen = function () {
-      sseFailures = 0;
-      transport.textContent = "live (server-sent events)";
+    clearTimeout(reconnectTimer);
+    if (source) source.close();
+    var es = new EventSource("/stream");
+    source = es;
+    es.onopen = function () { lastEventAt = Date.now(); };
+    es.onmessage = function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      failures = 0;
+      lastEventAt = Date.now();
       stopPolling();
+      transport.textContent = "live (server-sent events)";
+      render(data);
     };
-    source.onmessage = function (event) { render(JSON.parse(event.data)); };
-    source.onerror = function () {
-      sseFailures += 1;
-      if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (e.g. an error status): reconnect ourselves, poll meanwhile.
-        setTimeout(connect, 2000);
+    es.onerror = function () {
+      if (es !== source) return;
+      failures += 1;
+      // One error is a normal reconnect (the server ends each stream after a while); the browser
+      // retries by itself. From the second, or when it gave up, say so and poll meanwhile.
+      if (failures >= 2 || es.readyState === EventSource.CLOSED) { lost(); startPolling(); }
+      if (es.readyState === EventSource.CLOSED) {
+        reconnectTimer = setTimeout(connect, Math.min(2000 * failures, 10000));
       }
-      if (sseFailures >= 2) { offline(); startPolling(); }
     };
   }
+
+  // A stream can die silently (a network that drops packets sends no reset). When no event came
+  // for a while, one request tells whether the numbers are still current; if not, reconnect.
+  function watchdog() {
+    if (polling || !source || Date.now() - lastEventAt < QUIET_MS) return;
+    lastEventAt = Date.now();
+    getResults().then(function (data) {
+      if (JSON.stringify(data.options) !== last) { render(data); connect(); }
+    }, function () {
+      lost();
+      startPolling();
+      connect();
+    });
+  }
+
+  if (!window.EventSource || !window.fetch) {
+    if (window.fetch) startPolling();
+    return;
+  }
+  transport.textContent = "connecting\u2026";
   connect();
+  setInterval(watchdog, 5000);
+  window.addEventListener("online", connect);
+  window.addEventListener("offline", function () { lost(); startPolling(); });
 })();

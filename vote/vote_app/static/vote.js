@@ -1,12 +1,13 @@
-// Progressive enhancement: without JavaScript the form posts and the page reloads; with it the
-// vote goes to /api/vote and the page updates in place. Either way the server acknowledges a vote
-// only after it is queued.
+// Progressive enhancement: without JavaScript the form posts and the page reloads (303); with it
+// the vote goes to /api/vote and the page updates in place. Either way the server acknowledges a
+// vote only after it is queued, and the page says so only then.
 (function () {
   "use strict";
   var form = document.getElementById("vote-form");
   var status = document.getElementById("status");
-  if (!form || !window.fetch) return;
+  if (!form || !status || !window.fetch) return;
   var buttons = form.querySelectorAll("button[name=vote]");
+  var busy = false;
 
   function show(kind, text) {
     status.className = "status " + kind;
@@ -25,11 +26,13 @@
 
   form.addEventListener("submit", function (event) {
     var button = event.submitter;
-    if (!button || !button.value) return; // let the browser post the form
+    if (!button || !button.value) return; // an old browser: let it post the form
     event.preventDefault();
+    if (busy) return; // one vote at a time; buttons stay focusable (no `disabled`) for keyboard users
+    busy = true;
+    form.setAttribute("aria-busy", "true");
     var choice = button.value;
     var label = button.querySelector(".label").textContent;
-    buttons.forEach(function (b) { b.disabled = true; });
     fetch("/api/vote", {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
@@ -41,13 +44,16 @@
           mark(choice);
           show("ok", "Thanks! Your vote for " + label + " was recorded.");
         } else {
-          show("err", "Your vote was not recorded: " + (body.error || response.statusText));
+          var why = body.error ? body.error.charAt(0).toUpperCase() + body.error.slice(1)
+            : "Your vote was not recorded (HTTP " + response.status + "). Please try again";
+          show("err", why + ".");
         }
       });
     }).catch(function () {
       show("err", "Your vote was not recorded: the vote service cannot be reached. Please try again.");
     }).finally(function () {
-      buttons.forEach(function (b) { b.disabled = false; });
+      busy = false;
+      form.removeAttribute("aria-busy");
     });
   });
 })();
