@@ -1,0 +1,111 @@
+"""Browser tests: Debian's headless Chromium, driven by Playwright, against the compose stack.
+
+The stack runs under its own project name and free ports, fresh (no votes) for this package and
+removed after it. Without Chromium these tests skip, except under CI, where that is an error
+(.ci/run installs Debian's chromium package). Screenshots go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.support.compose import ComposeStack
+from tests.support.processes import ROOT
+
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# The flags known to work on this machine: no sandbox as root, and no background connections to
+# Google's hosts, which a machine without internet refuses by the dozen.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    candidates = [os.environ.get("CHROMIUM", ""), shutil.which("chromium") or "", "/usr/bin/chromium"]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+@pytest.fixture(scope="package")
+def chromium_path() -> str:
+    path = find_chromium()
+    if path is None:
+        message = "no Chromium: install Debian's chromium package (.ci/run does) or set CHROMIUM=/path/to/chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="package")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="package")
+def stack(docker, chromium_path):
+    """The whole app, built and healthy, with no votes yet; removed (with its volumes) after."""
+    stack = ComposeStack(project=os.environ.get("COMPOSE_BROWSER_PROJECT", "votingapp-browser"))
+    stack.down()
+    try:
+        stack.up()
+    except Exception:
+        print(stack.logs())
+        stack.down()
+        raise
+    yield stack
+    stack.down()
+
+
+@pytest.fixture
+def person(browser, stack):
+    """Opens a page in a new browser context: each person has their own cookies, so is one voter.
+
+    Fails the test on any uncaught JavaScript error and on any request that leaves the app
+    (the pages must work offline: no CDN, font or script from elsewhere).
+    """
+    contexts = []
+    errors: list[str] = []
+    foreign: list[str] = []
+    origins = (stack.vote_url + "/", stack.result_url + "/")
+
+    def new_page(*, viewport=DESKTOP, javascript=True):
+        context = browser.new_context(
+            viewport=viewport,
+            java_script_enabled=javascript,
+            is_mobile=viewport is PHONE,
+            has_touch=viewport is PHONE,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+        page.on("request", lambda req: req.url.startswith(origins) or foreign.append(req.url))
+        return page
+
+    yield new_page
+    for context in contexts:
+        context.close()
+    assert not errors, f"uncaught JavaScript errors: {errors}"
+    assert not foreign, f"requests outside the app (the pages must work offline): {foreign}"
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
