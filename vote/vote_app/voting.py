@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from voting_common.contract import OPTIONS, is_option
 from voting_common.web import HOSTNAME, error_response
@@ -26,6 +27,15 @@ def _bad_option(value) -> str:
     if value is None:
         return "missing field 'vote'"
     return f"field 'vote' must be one of: {', '.join(OPTIONS)}"
+
+
+@bp.before_request
+def refuse_oversized_bodies():
+    """A body over the limit is a 413 whatever its content type, even one no view would read."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit and request.content_length is not None and request.content_length > limit:
+        REJECTED.labels("too_large").inc()
+        raise RequestEntityTooLarge()
 
 
 @bp.get("/")
