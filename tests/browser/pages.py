@@ -49,6 +49,8 @@ def expect_no_numbers(page: Page, state_text: str, timeout: float = 30_000) -> N
     expect(page.locator("#results")).to_have_attribute("aria-disabled", "true")
     for element in ("votes-a", "votes-b", "pct-a", "pct-b", "total"):
         expect(page.locator(f"#{element}")).to_have_text(DASH)
+    for option in ("a", "b"):
+        expect(page.locator(f"#bar-{option}")).to_be_hidden()
 
 
 def vote_over_http(vote_url: str, option: str) -> None:

@@ -24,7 +24,7 @@
 
   function unit(n) { return n === 1 ? "vote" : "votes"; }
 
-  function blank(text) {
+  function blank(text, kind) {
     last = "";
     $("results").setAttribute("aria-disabled", "true");
     $("results").dataset.total = "";
@@ -37,12 +37,13 @@
     });
     $("total").textContent = DASH;
     $("unit-total").textContent = "votes";
-    setState("err", text);
+    setState(kind || "err", text);
   }
 
   function render(data) {
     if (!data || !data.options) {
-      blank("Results unavailable: the result service cannot reach the database.");
+      if (data && data.state === "starting") blank("Reading the results\u2026", "warn");
+      else blank("Results unavailable: the result service cannot reach the database.");
       last = "null";
       return;
     }
