@@ -1,0 +1,81 @@
+"""Property-based tests of the result service's HTTP edge, against real Postgres (hypothesis).
+
+Whatever the method, path, query, headers, cookies or body: never a 5xx; the API's JSON always has
+both options and a total that adds up; an unknown path is a 404; a known one with a method it does
+not serve is a 405.
+"""
+
+import time
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.integration
+
+PROPERTY_SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# GET /stream never ends by design, so it is left out; other methods on it must be 405.
+ROUTES = {"/": {"GET", "HEAD", "OPTIONS"}, "/api/results": {"GET", "HEAD", "OPTIONS"}, "/stream": {"OPTIONS"}}
+OTHER_ROUTES = {"/healthz", "/readyz", "/metrics"}
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "FOO"]
+header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80)
+
+
+@pytest.fixture
+def ready_app(app):
+    """The result app once its refresher has read the database (zero votes: no schema yet)."""
+    deadline = time.monotonic() + 10
+    while app.extensions["refresher"].snapshot.counts is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert app.extensions["refresher"].snapshot.counts is not None
+    return app
+
+
+@PROPERTY_SETTINGS
+@given(
+    query=st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=3),
+    accept=st.none() | st.sampled_from(["application/json", "text/html", "*/*", "text/event-stream"]) | header_text,
+    cookie=st.none() | header_text,
+    data=st.binary(max_size=200),
+    ctype=st.none() | header_text,
+)
+def test_the_results_api_always_answers_totals_that_add_up(ready_app, query, accept, cookie, data, ctype):
+    headers = {k: v for k, v in (("Accept", accept), ("Cookie", cookie)) if v is not None}
+    client = ready_app.test_client(use_cookies=False)
+    response = client.get("/api/results", query_string=query, headers=headers, data=data, content_type=ctype)
+    assert response.status_code == 200, response.get_data()[:200]
+    body = response.get_json()
+    assert [o["id"] for o in body["options"]] == ["a", "b"]
+    assert all(isinstance(o["votes"], int) and o["votes"] >= 0 for o in body["options"])
+    assert body["total"] == sum(o["votes"] for o in body["options"])
+
+
+@PROPERTY_SETTINGS
+@given(
+    segments=st.lists(
+        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="/"), min_size=1, max_size=12),
+        max_size=4,
+    ),
+    known=st.sampled_from([None, *ROUTES]),
+    method=st.sampled_from(METHODS),
+    data=st.binary(max_size=100),
+    accept=st.none() | header_text,
+)
+def test_any_method_and_path_is_never_5xx_and_unknown_paths_are_404(ready_app, segments, known, method, data, accept):
+    assume(all(s not in (".", "..") for s in segments))
+    decoded = known or "/" + "/".join(segments)
+    path = known or "/" + "/".join(quote(s, safe="") for s in segments)
+    assume(not (decoded == "/stream" and method in ("GET", "HEAD")))
+    client = ready_app.test_client(use_cookies=False)
+    response = client.open(path, method=method, data=data, headers={"Accept": accept} if accept else {})
+    status = response.status_code
+    assert status < 500, (method, path, status)
+    if decoded in ROUTES:
+        assert status == (405 if method not in ROUTES[decoded] else 200), (method, path, status)
+    elif decoded not in OTHER_ROUTES and not decoded.startswith("/static/"):
+        assert status == 404, (method, path, status)
