@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from .conftest import DESKTOP, PHONE, screenshot
@@ -127,6 +128,8 @@ def test_polling_takes_over_when_the_event_stream_is_blocked(stack, person):
 
 @pytest.mark.parametrize("name, viewport", [("desktop", DESKTOP), ("phone", PHONE)])
 def test_layout_contrast_and_screenshots(stack, person, name, viewport):
+    before = requests.get(f"{stack.result_url}/api/results", timeout=10).json()["options"]
+    vote_over_http(stack.vote_url, "a")  # with the vote below: an uneven split in the pictures
     voter = person(viewport=viewport)
     voter.goto(stack.vote_url)
     voter.get_by_role("button", name="Vote for Cats").click()
@@ -143,10 +146,12 @@ def test_layout_contrast_and_screenshots(stack, person, name, viewport):
     expect(voter.locator("#hostname")).to_be_visible()
     assert_fits_width(voter)
     assert not low_contrast(voter, ".choice .label, .choice .mark, h1, .lead, #status, footer, footer code")
+    voter.mouse.move(0, 0)  # no hover effect in the picture
     screenshot(voter, f"vote-{name}")
 
     results = person(viewport=viewport)
     open_live_results(results, stack.result_url)
+    expect_counts(results, before[0]["votes"] + 2, before[1]["votes"])
     expect(results.locator("#state")).to_have_text("Live: updates as votes arrive.")
     for selector in ("#pct-a", "#pct-b", "#total", "#split"):
         expect(results.locator(selector)).to_be_in_viewport()
