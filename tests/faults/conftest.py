@@ -15,15 +15,8 @@ def fault_stack(docker):
         project=os.environ.get("FAULTS_COMPOSE_PROJECT", "votingapp-faults"),
         extra_env={"CLAIM_IDLE_MS": CLAIM_IDLE_MS},
     )
-    stack.down()
-    try:
-        stack.up()
-    except Exception:
-        print(stack.logs())
-        stack.down()
-        raise
-    yield stack
-    stack.down()
+    with stack.running():
+        yield stack
 
 
 @pytest.fixture

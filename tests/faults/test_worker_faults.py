@@ -73,11 +73,12 @@ def test_two_worker_replicas_one_killed_the_other_takes_over(stack):
     victim = names["2"]  # the survivor is replica 1, the one `exec` reaches by default
     victim_name = stack.hostname(victim)
     held: list[int] = []
+    reclaimed_before = metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total")
     reclaimed: list[float] = []
 
     def notes() -> str:
-        reclaimed.append(metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total"))
-        return f"{held[0]} votes in flight in the killed replica; the other took over {reclaimed[0]:.0f}"
+        reclaimed.append(metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total") - reclaimed_before)
+        return f"votes in flight in the killed replica: {held[0]}; taken over by the other: {reclaimed[0]:.0f}"
 
     def inject(stream: Stream) -> None:
         stream.wait_progress(0.3)
@@ -85,15 +86,15 @@ def test_two_worker_replicas_one_killed_the_other_takes_over(stack):
         held.append(freeze_holding_votes(stack, victim))
         docker("kill", "-s", "KILL", victim)  # and it stays dead: the survivor must take its votes
 
-    result, outcome, _ = measure(
-        stack,
-        "2 workers, one SIGKILLed",
-        "two worker replicas; one frozen with votes in flight, then SIGKILLed and never restarted",
-        VotePlan(voters=1200, share_a=0.45, change_share=0.3, seed=0xFA010002),
-        inject,
-        notes=notes,
-    )
     try:
+        result, outcome, _ = measure(
+            stack,
+            "2 workers, one SIGKILLed",
+            "two worker replicas; one frozen with votes in flight, then SIGKILLed and never restarted",
+            VotePlan(voters=1200, share_a=0.45, change_share=0.3, seed=0xFA010002),
+            inject,
+            notes=notes,
+        )
         result.check()
         assert held[0] > 0, "the killed replica held no votes"
         assert reclaimed[0] >= held[0], f"the survivor took over {reclaimed[0]} votes, the victim held {held[0]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -41,3 +42,18 @@ class ComposeStack:
 
     def logs(self) -> str:
         return self.compose("logs", "--no-color", "--tail", "200", check=False).stdout
+
+    @contextlib.contextmanager
+    def running(self):
+        """Up (leftovers of an earlier run removed first), yielded, then removed with its volumes."""
+        self.down()
+        try:
+            self.up()
+        except Exception:
+            print(self.logs())
+            self.down()
+            raise
+        try:
+            yield self
+        finally:
+            self.down()
