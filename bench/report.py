@@ -1,0 +1,129 @@
+"""docs/benchmarks.md from the results: a summary table, then each measurement in detail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NOTES = Path(__file__).with_name("notes.md")
+
+TITLES = {
+    "ingest": "1. Vote ingest: POST /api/vote at 32 clients vs bare Flask (same image, same gunicorn)",
+    "drain": "2. Worker drain: pre-filled backlog to Postgres vs plain COPY of the same rows",
+    "freshness": "3. Freshness: acknowledged vote to visible in /api/results",
+    "read_cost": "4. Result read cost: refresh latency, many vs few votes stored",
+    "viewers": "5. Live viewers: /stream clients on one result container",
+}
+UNITS = {"ingest": "req/s", "drain": "votes/s", "freshness": "ms p95", "read_cost": "ms", "viewers": "queries/s"}
+BASELINES = {
+    "ingest": "bare Flask req/s",
+    "drain": "COPY rows/s",
+    "freshness": "p95 at 10 votes/s",
+    "read_cost": "refresh ms, few votes",
+    "viewers": "queries/s, no viewer",
+}
+
+
+def _n(value, digits: int = 1) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and abs(value) < 10:
+        return f"{value:.{max(digits, 2)}f}"
+    return f"{value:,.{digits if isinstance(value, float) and value < 100 else 0}f}"
+
+
+def one_line(name: str, r: dict) -> str:
+    met = "met" if r["met"] else "MISSED"
+    return (
+        f"{_n(r['figure'])} {UNITS[name]} vs {BASELINES[name]} {_n(r['baseline'])}: "
+        f"ratio {_n(r['ratio'], 2)}; goal {r['goal']}: {met}"
+    )
+
+
+def _details(name: str, r: dict) -> list[str]:
+    lines: list[str] = []
+    if name == "ingest":
+        lines += [
+            "| endpoint | req/s | p50 ms | p99 ms | errors | web CPU µs/req | Redis CPU µs/req |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, key in (("vote `POST /api/vote`", "vote"), ("bare Flask (baseline)", "bare_flask"),
+                           ("vote, Redis `appendfsync everysec`", "vote_appendfsync_everysec")):  # fmt: skip
+            s = r[key]
+            lines.append(
+                f"| {label} | {_n(s['rps'])} | {_n(s['p50_ms'])} | {_n(s['p99_ms'])} | {s['errors']} "
+                f"| {_n(s['web_cpu_us_per_request'])} | {_n(s['redis_cpu_us_per_request'])} |"
+            )
+        lines += ["", f"Throughput ratio per round: {', '.join(_n(x, 2) for x in r['ratio_per_round'])}; "
+                  f"CPU-per-request ratio (bare / vote, robust to other load): {_n(r['cpu_ratio'], 2)}. "
+                  "The worker is paused during these rounds: only vote and Redis serve them."]  # fmt: skip
+    elif name == "drain":
+        lines += ["| run | votes | seconds | votes/s |", "|---|---|---|---|"]
+        for label, key in (("1 worker", "one_worker"), ("2 workers", "two_workers")):
+            s = r[key]
+            lines.append(
+                f"| {label} | {s['votes']:,} ({s['voters']:,} voters) | {_n(s['seconds'])} | {_n(s['votes_per_s'])} |"
+            )
+        c = r["copy"]
+        lines.append(f"| plain COPY (baseline) | {c['rows']:,} rows | {_n(c['seconds'])} | {_n(c['rows_per_s'])} |")
+        lines += ["", "After each drain the tally and the row count matched the plan exactly (checked by the harness)."]
+    elif name == "freshness":
+        lines += [
+            "| load | votes | achieved votes/s | p50 ms | p95 ms | p99 ms | max ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, key in (("steady target rate", "loaded"), ("idle (baseline)", "idle")):
+            s = r[key]
+            lines.append(
+                f"| {label}: {_n(s['rate_target'])}/s | {s['votes']:,} | {_n(s['rate_achieved'])} | {_n(s['p50_ms'])} "
+                f"| {_n(s['p95_ms'])} | {_n(s['p99_ms'])} | {_n(s['max_ms'])} |"
+            )
+    elif name == "read_cost":
+        lines += ["| votes stored | service refresh mean ms (n) | read_tally median ms | classic count(*) ms |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for key in ("few", "many"):
+            s = r[key]
+            lines.append(
+                f"| {s['votes_stored']:,} | {_n(s['service_refresh_mean_ms'], 2)} ({int(s['service_refreshes'])}) "
+                f"| {_n(s['read_tally_median_ms'], 2)} | {_n(s['count_star_median_ms'], 2)} |"
+            )
+        lines += ["", f"Ratios many/few: service {_n(r['ratio'], 2)}, direct {_n(r['direct_ratio'], 2)}, "
+                  f"and for the classic `count(*)` it replaces {_n(r['count_star_ratio'], 2)}."]  # fmt: skip
+    elif name == "viewers":
+        lines += ["| viewers | connected | told final total | queries/s (metric) | Postgres commits/s | memory MiB |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for s, count in ((r["no_viewers"], 0), (r["with_viewers"], r["with_viewers"]["viewers"])):
+            lines.append(
+                f"| {count:,} | {s.get('connected', 0):,} | {s.get('told_final_total', '-')} "
+                f"| {_n(s['queries_per_s'], 2)} | {_n(s['pg_commits_per_s'], 2)} | {_n(s['memory_mib'])} |"
+            )
+    return lines
+
+
+def render(doc: dict) -> str:
+    m = doc["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{doc['command']}` ({doc['mode']} mode) on {doc['started']}, in {doc['seconds']:.0f} s, "
+        f"on a {m['cpus']}-core machine shared with other work (load average {m['loadavg_before'][0]} before, "
+        f"{m['loadavg_after'][0]} after). Every figure is beside a baseline measured in the same run: absolute "
+        "numbers drift on this machine, ratios much less. Raw numbers: `benchmarks.json` beside this file. "
+        "The harness is `bench/` (see `python -m bench --help`); it runs the compose stack as project "
+        "`votingapp-bench` plus `bench/compose.bench.yml`.",
+        "",
+        "| # | measurement | figure | baseline | ratio | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in doc["results"].items():
+        lines.append(
+            f"| {TITLES[name].split('.')[0]} | {TITLES[name].split(': ')[0].split('. ', 1)[1]} "
+            f"| {_n(r['figure'])} {UNITS[name]} | {_n(r['baseline'])} ({BASELINES[name]}) | {_n(r['ratio'], 2)} "
+            f"| {r['goal']} | {'yes' if r['met'] else '**no**'} |"
+        )
+    if doc["mode"] == "quick":
+        lines += ["", "Quick mode: sizes far below the issue's, so goals are reported but not meaningful."]
+    for name, r in doc["results"].items():
+        lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s)"]
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,140 @@
+"""The benchmark's compose stack: project ``votingapp-bench``, docker-compose.yml plus compose.bench.yml."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+
+import psycopg2
+import redis
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.compose import ComposeStack
+
+PROJECT = "votingapp-bench"
+COMPOSE_FILES = os.pathsep.join(["docker-compose.yml", "bench/compose.bench.yml"])
+
+
+def _env_file_value(name: str, default: str) -> str:
+    """A value from compose.env (the credentials the stack's Postgres was started with)."""
+    path = os.environ.get("VOTING_ENV_FILE", "compose.env")
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                if key == name:
+                    return value
+    except OSError:
+        pass
+    return default
+
+
+@dataclass
+class BenchStack(ComposeStack):
+    project: str = PROJECT
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "COMPOSE_FILE": COMPOSE_FILES}
+
+    # The host ports as the running stack published them (it may have been started by another run).
+    @property
+    def vote_url(self) -> str:
+        return self.url("vote")
+
+    @property
+    def result_url(self) -> str:
+        return self.url("result")
+
+    def port(self, service: str, container_port: int, index: int = 1) -> int:
+        out = self.compose("port", "--index", str(index), service, str(container_port)).stdout.strip()
+        return int(out.rsplit(":", 1)[1])
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service, 8080)}"
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port("redis", 6379), socket_timeout=30)
+
+    def pg(self):
+        conn = psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port("db", 5432),
+            user=_env_file_value("POSTGRES_USER", "postgres"),
+            password=_env_file_value("POSTGRES_PASSWORD", ""),
+            dbname=_env_file_value("POSTGRES_DB", "votes"),
+            connect_timeout=5,
+        )
+        conn.autocommit = True
+        return conn
+
+    def workers(self, count: int) -> None:
+        """Run exactly ``count`` worker containers, all ready."""
+        self.wait_healthy("worker")
+        self.compose("up", "-d", "--no-deps", "--wait", "--wait-timeout", "120", "--scale", f"worker={count}", "worker")
+
+    def pause(self, service: str) -> None:
+        self.compose("pause", service)
+
+    def unpause(self, service: str) -> None:
+        self.compose("unpause", service)
+
+    def wait_healthy(self, service: str, timeout: float = 60) -> None:
+        """Until every container of the service reports healthy again (a pause fails its checks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = self.compose("ps", "--format", "{{.Health}}", service).stdout.split()
+            if health and all(h == "healthy" for h in health):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{service} not healthy after {timeout}s")
+
+    def container_ids(self, service: str) -> list[str]:
+        return self.compose("ps", "-q", service).stdout.split()
+
+    def memory_bytes(self, service: str) -> int:
+        """Resident memory of the service's (first) container, as ``docker stats`` reports it."""
+        cid = self.container_ids(service)[0]
+        out = subprocess.run(
+            ["docker", "stats", "--no-stream", "--format", "{{json .}}", cid],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        usage = json.loads(out.splitlines()[0])["MemUsage"].split("/")[0].strip()
+        return parse_size(usage)
+
+    def wait_results_ok(self, timeout: float = 60) -> None:
+        """Until the result service reads the tally (the worker has created the schema)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.result_url}/api/results", timeout=2).json().get("state") == "ok":
+                    return
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("the result service never showed state ok")
+
+
+def parse_size(text: str) -> int:
+    units = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "kB": 1000, "MB": 1000**2, "GB": 1000**3}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * units[unit])
+    return int(float(text))
+
+
+def metric(url: str, name: str, labels: dict[str, str] | None = None) -> float:
+    """The value of one sample (summed over label sets not given) from a /metrics endpoint."""
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                total += sample.value
+    return total

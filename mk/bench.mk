@@ -1,0 +1,17 @@
+# Benchmarks and demo data, included by the top-level Makefile. See docs/benchmarks.md.
+#   make bench            the five measurements of issue 5 -> docs/benchmarks.md + docs/benchmarks.json
+#   make bench QUICK=1    small sizes (CI, about a minute once images are built) -> artifacts/bench-quick/
+#   make seed             a few thousand votes against `make up`'s stack (localhost:5000/5001)
+
+SEED_VOTERS ?= 3000
+SEED_CONCURRENCY ?= 16
+
+.PHONY: bench seed
+
+bench: venv ## benchmarks against the compose stack (QUICK=1: small sizes, as CI runs them)
+	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(PYTHON) -m bench $(if $(QUICK),--quick --command "make bench QUICK=1",--command "make bench")
+
+seed: venv ## cast SEED_VOTERS votes (20% change their mind) on the app from `make up`, wait for the totals
+	$(PYTHON) -m loadgen --vote-url http://localhost:$(VOTE_PORT) --result-url http://localhost:$(RESULT_PORT) \
+		--voters $(SEED_VOTERS) --concurrency $(SEED_CONCURRENCY) --wait
