@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from tqdm import tqdm
+
 from .voters import VotePlan, fetch_totals, run, wait_for_totals
 
 
@@ -21,12 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None, help="voter ids derive from it (default: the time)")
     p.add_argument("--wait", action="store_true", help="wait until /api/results shows the exact totals")
     p.add_argument("--wait-timeout", type=float, default=120.0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it goes to stderr)")
     args = p.parse_args(argv)
 
     seed = args.seed if args.seed is not None else int(time.time())
     plan = VotePlan(args.voters, args.share_a, args.change_share, seed)
     before = fetch_totals(args.result_url) if args.wait else None
-    outcome = run(args.vote_url, plan, concurrency=args.concurrency, rate=args.rate)
+    with tqdm(total=sum(len(b) for b in plan.ballots()), unit="vote", disable=args.no_progress) as bar:
+        outcome = run(args.vote_url, plan, concurrency=args.concurrency, rate=args.rate, on_vote=bar.update)
+    failed = sum(outcome.errors.values())
+    print(f"sent {outcome.requests} requests, acknowledged {outcome.acknowledged}, failed {failed}")
     print(outcome.summary())
     if outcome.gave_up:
         return 1
