@@ -86,11 +86,21 @@ class VoteQueue:
             pipe.execute()
 
     def depth(self) -> tuple[int, int]:
-        """(backlog not yet delivered, pending delivered but unacknowledged) of our group."""
-        for group in self.client.xinfo_groups(STREAM):
+        """(backlog not yet delivered, pending delivered but unacknowledged) of our group.
+
+        Redis reports ``lag`` as null once deletions fragment the stream (two workers acknowledging
+        out of order), so then the backlog is counted instead: handled entries are deleted in the
+        same transaction as their ack, hence the stream holds exactly the backlog plus the pending.
+        """
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.xlen(STREAM)
+            pipe.xinfo_groups(STREAM)
+            length, groups = pipe.execute()
+        for group in groups:
             name = group.get("name") or group.get(b"name")
             if name in (GROUP, GROUP.encode()):
                 lag = group.get("lag", group.get(b"lag"))
-                pending = group.get("pending", group.get(b"pending"))
-                return int(lag or 0), int(pending or 0)
+                pending = int(group.get("pending", group.get(b"pending")) or 0)
+                backlog = int(lag) if lag is not None else max(0, int(length) - pending)
+                return backlog, pending
         return 0, 0
