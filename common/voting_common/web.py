@@ -5,16 +5,25 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from werkzeug.exceptions import HTTPException
 
 from . import logs
 
 HOSTNAME = socket.gethostname()
 log = logging.getLogger(__name__)
+
+# Per route (the rule, never the raw path: bounded label values); for /stream, time to the first byte.
+REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer a request, by route, method and status",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 
 # A readiness check returns None when ready, or the reason it is not.
 ReadinessCheck = Callable[[], "str | None"]
@@ -71,9 +80,19 @@ def init_app(app: Flask, ready: ReadinessCheck, log_level: str) -> None:
     # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
     app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/static/common"))
 
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
     @app.after_request
     def served_by(response: Response) -> Response:
         response.headers["X-Served-By"] = HOSTNAME
+        started = g.get("started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            REQUEST_SECONDS.labels(route, request.method, str(response.status_code)).observe(
+                time.perf_counter() - started
+            )
         return response
 
     @app.errorhandler(HTTPException)
