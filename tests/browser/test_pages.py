@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from .conftest import DESKTOP, PHONE, screenshot
 from .pages import (
+    CONNECTION_LOST,
     DASH,
     LIVE,
     expect_counts,
@@ -25,6 +26,14 @@ from .pages import (
 )
 
 pytestmark = pytest.mark.browser
+
+# Every text the result page's status line shows from now on, in window.states.
+RECORD_STATES = """() => {
+  const state = document.getElementById("state");
+  window.states = [];
+  new MutationObserver(() => window.states.push(state.textContent))
+    .observe(state, { childList: true, characterData: true, subtree: true });
+}"""
 
 
 def test_before_any_vote_the_result_page_says_so(stack, person):
@@ -121,9 +130,16 @@ def test_polling_takes_over_when_the_event_stream_is_blocked(stack, person):
     results.goto(stack.result_url)
     expect(results.locator("#transport")).to_have_text("polling every second", timeout=15_000)
     a, b, _ = shown_counts(results)
+    results.evaluate(RECORD_STATES)
     vote_over_http(stack.vote_url, "b")
     expect_counts(results, a, b + 1)
     expect(results.locator("#state")).to_have_text("Live: updates as votes arrive.")
+    for _ in range(2):  # the stream keeps failing; the page must not flicker back to "lost" each time
+        with results.expect_request("**/stream", timeout=30_000):
+            pass
+    expect(results.locator("#state")).to_have_text("Live: updates as votes arrive.")
+    states = results.evaluate("window.states")
+    assert CONNECTION_LOST not in states, f"the page blanked while polling worked: {states}"
 
 
 @pytest.mark.parametrize("name, viewport", [("desktop", DESKTOP), ("phone", PHONE)])

@@ -73,13 +73,18 @@
   }
 
   function getResults() {
-    // Resolves with the payload (a 503 carries {"options": null}); rejects when nothing usable came.
-    return fetch("/api/results", { headers: { "Accept": "application/json" }, cache: "no-store" })
-      .then(function (r) { return r.json(); })
+    // Resolves with the payload (a 503 carries {"options": null}); rejects when nothing usable came
+    // within a few seconds (a request into a dead network may otherwise hang for minutes).
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort && setTimeout(function () { abort.abort(); }, 4000);
+    return fetch("/api/results", {
+      headers: { "Accept": "application/json" }, cache: "no-store", signal: abort ? abort.signal : undefined
+    }).then(function (r) { return r.json(); })
       .then(function (data) {
         if (!data || !("options" in data)) throw new Error("unexpected answer");
         return data;
-      });
+      })
+      .finally(function () { clearTimeout(timer); });
   }
 
   // Polling: only while the event stream is down; a late answer after the stream is back is dropped.
@@ -124,8 +129,9 @@
       if (es !== source) return;
       failures += 1;
       // One error is a normal reconnect (the server ends each stream after a while); the browser
-      // retries by itself. From the second, or when it gave up, say so and poll meanwhile.
-      if (failures >= 2 || es.readyState === EventSource.CLOSED) { lost(); startPolling(); }
+      // retries by itself. From the second, or when it gave up, say so and poll meanwhile; from
+      // then on the polling shows what it gets, until the stream delivers again.
+      if ((failures >= 2 || es.readyState === EventSource.CLOSED) && !polling) { lost(); startPolling(); }
       if (es.readyState === EventSource.CLOSED) {
         reconnectTimer = setTimeout(connect, Math.min(2000 * failures, 10000));
       }
