@@ -11,8 +11,9 @@ CLAIM_IDLE_MS = "3000"
 @pytest.fixture(scope="session")
 def fault_stack(docker):
     """The compose stack under its own project name; each scenario breaks it, then it is removed."""
+    # One project per test run: two runs on one machine must not take down each other's stack.
     stack = FaultStack(
-        project=os.environ.get("FAULTS_COMPOSE_PROJECT", "votingapp-faults"),
+        project=os.environ.get("FAULTS_COMPOSE_PROJECT", f"votingapp-faults-{os.getpid()}"),
         extra_env={"CLAIM_IDLE_MS": CLAIM_IDLE_MS},
     )
     with stack.running():

@@ -4,6 +4,7 @@ import time
 
 import docker as dockerapi
 import pytest
+from docker.errors import APIError
 
 from loadgen.voters import VotePlan
 from tests.faults.harness import FaultStack, Stream, docker, measure, metric_sum, wait_until
@@ -22,11 +23,18 @@ def freeze_holding_votes(stack: FaultStack, container: str, attempts: int = 6) -
     consumer = stack.hostname(container)
     handle = dockerapi.from_env().containers.get(container)
     for _ in range(attempts):
-        handle.pause()
-        time.sleep(1.0)
-        handle.unpause()
-        time.sleep(0.01)
-        handle.pause()
+        try:
+            handle.pause()
+            time.sleep(1.0)
+            handle.unpause()
+            time.sleep(0.01)
+            handle.pause()
+        except APIError as exc:  # the freezer can time out on a busy machine
+            print(f"could not freeze the worker: {exc}")
+            handle.reload()
+            if handle.status == "paused":
+                handle.unpause()
+            continue
         try:
             wait_until(lambda: stack.pending_by_consumer().get(consumer, 0) > 0, 2.5, "votes in flight", 0.25)
             return stack.pending_by_consumer().get(consumer, 0)
