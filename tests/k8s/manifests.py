@@ -388,12 +388,13 @@ def _expand_compose(value: str, env: dict) -> str:
 
 
 def compose_images(path: Path | str, tag: str) -> dict[str, str]:
+    """Images of the app's compose services; services behind a profile (tools) are not the app."""
     with open(path, encoding="utf-8") as fh:
         compose = yaml.safe_load(fh) or {}
     return {
         name: _expand_compose(str(svc["image"]), {"TAG": tag})
         for name, svc in (compose.get("services") or {}).items()
-        if svc and svc.get("image")
+        if svc and svc.get("image") and not svc.get("profiles")
     }
 
 
