@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests.support.compose import ComposeStack
+from tests.support.compose import ComposeStack, project_name
 from tests.support.processes import ROOT
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -61,7 +61,7 @@ def browser(chromium_path):
 @pytest.fixture(scope="package")
 def stack(docker, chromium_path):
     """The whole app, built and healthy, with no votes yet; removed (with its volumes) after."""
-    stack = ComposeStack(project=os.environ.get("COMPOSE_BROWSER_PROJECT", "votingapp-browser"))
+    stack = ComposeStack(project=project_name("browser"))
     stack.down()
     try:
         stack.up()

@@ -1,14 +1,12 @@
-import os
-
 import pytest
 
-from tests.support.compose import ComposeStack
+from tests.support.compose import ComposeStack, project_name
 
 
 @pytest.fixture(scope="session")
 def stack(docker):
     """The whole app from docker-compose.yml, built and healthy; removed (with volumes) after."""
-    stack = ComposeStack(project=os.environ.get("COMPOSE_TEST_PROJECT", "votingapp-e2e"))
+    stack = ComposeStack(project=project_name("e2e"))
     stack.down()
     try:
         stack.up()

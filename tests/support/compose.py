@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from .processes import ROOT, free_port
 
 
+def project_name(suite: str) -> str:
+    """A compose project per test run (two runs on one machine must not share a stack);
+    ``COMPOSE_PROJECT_<SUITE>`` fixes the name, e.g. to keep inspecting a stack."""
+    return os.environ.get(f"COMPOSE_PROJECT_{suite.upper()}", f"votingapp-{suite}-{os.getpid()}")
+
+
 @dataclass
 class ComposeStack:
     project: str
