@@ -49,8 +49,9 @@ FOOTER = """
 - **votes sent**: the votes the voters cast (a first vote each, plus a second for those who
   changed their mind). **requests (failed)**: HTTP requests including the retries after a
   failure, and the failures by kind: `http_503` is the vote service saying the queue is
-  unavailable (with a message), `ConnectionError` is no answer at all (the container was down).
-  Any other kind of failure fails the test.
+  unavailable (with a message), `ConnectionError` is no answer at all (the container was down),
+  `ChunkedEncodingError` an answer cut short by a vote container killed mid-response (allowed
+  in the "vote SIGKILL" scenario only). Any other kind of failure fails the test.
 - **acknowledged**: votes answered `202`. The suite retries a vote until acknowledged, so every
   vote sent is eventually acknowledged; a vote that was stored but whose answer was lost is sent
   again with the same option, which the worker applies idempotently.

