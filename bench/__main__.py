@@ -36,9 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="folder for benchmarks.md/.json (default docs/, quick: artifacts/)")
     p.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
     p.add_argument("--command", default="make bench", help="the command recorded in the report")
+    p.add_argument("--render-only", action="store_true", help="rewrite benchmarks.md from benchmarks.json")
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     out = Path(args.out or ("artifacts/bench-quick" if args.quick else "docs"))
+    if args.render_only:
+        (out / "benchmarks.md").write_text(report.render(json.loads((out / "benchmarks.json").read_text())))
+        return 0
 
     stack = BenchStack()
     started = time.time()

@@ -74,10 +74,17 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> dict:
             client.delete("votes:dead")
             rows = fill(client, votes)
         finally:
+            cpu_before = {name: stack.cpu_ns(name) for name in ("worker", "redis", "db")}
             started = time.monotonic()
             stack.unpause("worker")
         ended = wait_drained(client, timeout_s=max(120.0, len(votes) / 2000))
         seconds = ended - started
+        cpu_after = {name: stack.cpu_ns(name) for name in cpu_before}
+        cpu = {
+            f"{name}_cpu_us_per_vote": (cpu_after[name] - cpu_before[name]) / 1000 / len(votes)
+            for name in cpu_before
+            if cpu_before[name] is not None and cpu_after[name] is not None
+        }
         with pg.cursor() as cur:
             cur.execute("SELECT choice, votes FROM tally")
             tally = dict(cur.fetchall())
@@ -94,6 +101,7 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> dict:
             "seconds": seconds,
             "votes_per_s": len(votes) / seconds,
             "totals_exact": correct,
+            **cpu,
         }, rows
     finally:
         client.close()

@@ -14,22 +14,6 @@ LUA = Path(__file__).with_name("vote.lua")
 CONNECTIONS = 32
 
 
-def _cpu_ns(container_id: str) -> int | None:
-    """CPU time the container has used (cgroup v1 or v2), or None where neither is readable."""
-    for path in (
-        f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage",
-        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat",
-    ):
-        try:
-            text = Path(path).read_text()
-        except OSError:
-            continue
-        if path.endswith("cpu.stat"):
-            return int(dict(line.split() for line in text.splitlines())["usage_usec"]) * 1000
-        return int(text)
-    return None
-
-
 def wrk(url: str, seconds: float) -> dict:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "-s", str(LUA), url],
@@ -44,19 +28,12 @@ def wrk(url: str, seconds: float) -> dict:
 
 def one_round(stack: BenchStack, service: str, seconds: float) -> dict:
     """wrk against one service, with the CPU that service and Redis spent per request."""
-    ids = {name: stack.container_ids(name)[0] for name in (service, "redis")}
-    full_ids = {
-        name: subprocess.run(
-            ["docker", "inspect", "-f", "{{.Id}}", cid], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        for name, cid in ids.items()
-    }
-    before = {name: _cpu_ns(cid) for name, cid in full_ids.items()}
+    before = {name: stack.cpu_ns(name) for name in (service, "redis")}
     result = wrk(stack.url(service), seconds)
-    after = {name: _cpu_ns(cid) for name, cid in full_ids.items()}
+    after = {name: stack.cpu_ns(name) for name in (service, "redis")}
     ok = result["requests"] - result["status_errors"]
     result["rps"] = ok / (result["duration_us"] / 1e6)
-    for name in full_ids:
+    for name in before:
         if before[name] is not None and after[name] is not None and result["requests"]:
             key = "web" if name == service else name
             result[f"{key}_cpu_us_per_request"] = (after[name] - before[name]) / 1000 / result["requests"]

@@ -57,14 +57,16 @@ def _details(name: str, r: dict) -> list[str]:
                   f"CPU-per-request ratio (bare / vote, robust to other load): {_n(r['cpu_ratio'], 2)}. "
                   "The worker is paused during these rounds: only vote and Redis serve them."]  # fmt: skip
     elif name == "drain":
-        lines += ["| run | votes | seconds | votes/s |", "|---|---|---|---|"]
+        lines += ["| run | votes | seconds | votes/s | CPU µs/vote: worker, Redis, Postgres |", "|---|---|---|---|---|"]
         for label, key in (("1 worker", "one_worker"), ("2 workers", "two_workers")):
             s = r[key]
+            cpu = ", ".join(_n(s.get(f"{n}_cpu_us_per_vote")) for n in ("worker", "redis", "db"))
             lines.append(
-                f"| {label} | {s['votes']:,} ({s['voters']:,} voters) | {_n(s['seconds'])} | {_n(s['votes_per_s'])} |"
+                f"| {label} | {s['votes']:,} ({s['voters']:,} voters) | {_n(s['seconds'])} | {_n(s['votes_per_s'])} "
+                f"| {cpu} |"
             )
         c = r["copy"]
-        lines.append(f"| plain COPY (baseline) | {c['rows']:,} rows | {_n(c['seconds'])} | {_n(c['rows_per_s'])} |")
+        lines.append(f"| plain COPY (baseline) | {c['rows']:,} rows | {_n(c['seconds'])} | {_n(c['rows_per_s'])} | |")
         lines += ["", "After each drain the tally and the row count matched the plan exactly (checked by the harness)."]
     elif name == "freshness":
         lines += [

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg2
 import redis
@@ -95,6 +96,19 @@ class BenchStack(ComposeStack):
     def container_ids(self, service: str) -> list[str]:
         return self.compose("ps", "-q", service).stdout.split()
 
+    def cpu_ns(self, service: str) -> int | None:
+        """CPU time all the service's containers have used, from their cgroups (None if unreadable)."""
+        total = 0
+        for cid in self.container_ids(service):
+            full = subprocess.run(
+                ["docker", "inspect", "-f", "{{.Id}}", cid], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            used = _cgroup_cpu_ns(full)
+            if used is None:
+                return None
+            total += used
+        return total
+
     def memory_bytes(self, service: str) -> int:
         """Resident memory of the service's (first) container, as ``docker stats`` reports it."""
         cid = self.container_ids(service)[0]
@@ -119,6 +133,22 @@ class BenchStack(ComposeStack):
                 pass
             time.sleep(0.2)
         raise TimeoutError("the result service never showed state ok")
+
+
+def _cgroup_cpu_ns(container_id: str) -> int | None:
+    """CPU time the container has used (cgroup v1 or v2), or None where neither is readable."""
+    for path in (
+        f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage",
+        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat",
+    ):
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue
+        if path.endswith("cpu.stat"):
+            return int(dict(line.split() for line in text.splitlines())["usage_usec"]) * 1000
+        return int(text)
+    return None
 
 
 def parse_size(text: str) -> int:
