@@ -3,7 +3,7 @@
 The stored votes are written straight into Postgres (rows of distinct voters, tally to match):
 what is measured is reading, not writing. Two figures per size: the service's own
 ``result_refresh_seconds`` over a window (mean), and the same read (``schema.read_tally``)
-timed from here many times (median). For contrast, the classic sample's ``count(*) ... GROUP BY``.
+timed from here many times (median, the figure). For contrast, the classic sample's ``count(*) ... GROUP BY``.
 """
 
 from __future__ import annotations
@@ -75,14 +75,16 @@ def measure(stack: BenchStack, small: int, large: int, window_s: float, repeat: 
     stack.workers(1)
     few = one_size(stack, small, window_s, repeat)
     many = one_size(stack, large, window_s, repeat)
-    ratio = many["service_refresh_mean_ms"] / few["service_refresh_mean_ms"]
+    # The figure is the refresh read timed many times (median): the service's own histogram gives
+    # only a mean over the ~4 refreshes/s of a window, which one descheduling on a shared machine skews.
+    ratio = many["read_tally_median_ms"] / few["read_tally_median_ms"]
     return {
         "few": few,
         "many": many,
-        "figure": many["service_refresh_mean_ms"],
-        "baseline": few["service_refresh_mean_ms"],
+        "figure": many["read_tally_median_ms"],
+        "baseline": few["read_tally_median_ms"],
         "ratio": ratio,
-        "direct_ratio": many["read_tally_median_ms"] / few["read_tally_median_ms"],
+        "service_ratio": many["service_refresh_mean_ms"] / few["service_refresh_mean_ms"],
         "count_star_ratio": many["count_star_median_ms"] / few["count_star_median_ms"],
         "goal": f"ratio <= 1.5 ({large:,} vs {small:,} votes)",
         "met": ratio <= 1.5 and large >= 1_000_000,
