@@ -22,6 +22,9 @@ class RedisSettings(BaseServiceSettings):
     redis_password: SecretStr | None = None
     redis_db: int = 0
     redis_timeout: float = Field(default=5.0, gt=0, description="socket timeout in seconds")
+    # Short: when the Redis container is gone its address stops answering at all, and a vote
+    # request should get its 503 in about a second, not hang for the whole socket timeout.
+    redis_connect_timeout: float = Field(default=1.0, gt=0, description="connect timeout in seconds")
 
 
 class PostgresSettings(BaseServiceSettings):
