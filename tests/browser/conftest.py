@@ -61,16 +61,8 @@ def browser(chromium_path):
 @pytest.fixture(scope="package")
 def stack(docker, chromium_path):
     """The whole app, built and healthy, with no votes yet; removed (with its volumes) after."""
-    stack = ComposeStack(project=project_name("browser"))
-    stack.down()
-    try:
-        stack.up()
-    except Exception:
-        print(stack.logs())
-        stack.down()
-        raise
-    yield stack
-    stack.down()
+    with ComposeStack(project=project_name("browser")).running() as stack:
+        yield stack
 
 
 @pytest.fixture

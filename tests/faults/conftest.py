@@ -1,8 +1,7 @@
-import os
-
 import pytest
 
 from tests.faults.harness import FaultStack
+from tests.support.compose import project_name
 
 # Other replicas take over a killed worker's unacknowledged votes after this (15 s by default).
 CLAIM_IDLE_MS = "3000"
@@ -11,9 +10,8 @@ CLAIM_IDLE_MS = "3000"
 @pytest.fixture(scope="session")
 def fault_stack(docker):
     """The compose stack under its own project name; each scenario breaks it, then it is removed."""
-    # One project per test run: two runs on one machine must not take down each other's stack.
     stack = FaultStack(
-        project=os.environ.get("FAULTS_COMPOSE_PROJECT", f"votingapp-faults-{os.getpid()}"),
+        project=project_name("faults"),
         extra_env={"CLAIM_IDLE_MS": CLAIM_IDLE_MS},
     )
     with stack.running():
