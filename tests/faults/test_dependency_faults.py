@@ -31,6 +31,7 @@ SCENARIOS = {
     "redis restart": ("redis", "restart", 0xFA020001, "Redis stopped gracefully (SIGTERM) for 1.5 s, then started"),
     "redis SIGKILL": ("redis", "sigkill", 0xFA020002, "Redis killed with SIGKILL, started again 1.5 s later"),
     "postgres restart": ("db", "restart", 0xFA020003, "Postgres stopped gracefully for 1.5 s, then started"),
+    "postgres SIGKILL": ("db", "sigkill", 0xFA020006, "Postgres killed with SIGKILL, started 1.5 s later"),
     "vote restart": ("vote", "restart", 0xFA020004, "the vote container stopped gracefully, started 1.5 s later"),
     "vote SIGKILL": ("vote", "sigkill", 0xFA020005, "the vote container killed with SIGKILL, started 1.5 s later"),
 }
