@@ -6,6 +6,9 @@ from voting_common.settings import OptionLabels, RedisSettings
 
 
 class VoteSettings(RedisSettings, OptionLabels):
+    # An XADD answers in milliseconds; waiting longer only makes a person stare at a spinner when
+    # Redis went away mid-request (its address then stops answering). Then: 503, try again.
+    redis_timeout: float = Field(default=2.0, gt=0, description="socket timeout in seconds")
     max_body_bytes: int = Field(default=4096, ge=256, description="larger request bodies get 413")
     cookie_max_age: int = Field(default=2 * 365 * 24 * 3600, ge=60)
     cookie_secure: bool = False
