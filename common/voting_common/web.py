@@ -78,7 +78,12 @@ def init_app(app: Flask, ready: ReadinessCheck, log_level: str) -> None:
     logs.configure(log_level)
     app.register_blueprint(health_blueprint(ready))
     # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
-    app.register_blueprint(Blueprint("assets", __name__, static_folder="static", static_url_path="/static/common"))
+    # The layout both pages extend (templates/layout.html) comes along with it.
+    app.register_blueprint(
+        Blueprint(
+            "assets", __name__, static_folder="static", static_url_path="/static/common", template_folder="templates"
+        )
+    )
 
     @app.before_request
     def start_timer() -> None:
