@@ -64,6 +64,9 @@ def test_worker_sigkilled_five_times_mid_stream_and_restarted(stack):
         "worker killed with SIGKILL 5 times during the stream, restarted each time (same consumer name)",
         VotePlan(voters=1500, share_a=0.55, change_share=0.3, seed=0xFA010001),
         inject,
+        # ~30 s of votes: five freeze/kill/restart cycles take up to ~5 s each on a busy machine,
+        # and every kill must land while the stream is still running.
+        rate=65,
         notes=lambda: f"votes in flight at the 2nd and 4th kills (worker frozen first): {[n for n in held if n >= 0]}",
     )
     frozen = [n for n in held if n >= 0]
