@@ -76,7 +76,8 @@ def test_database_queries_do_not_grow_with_the_number_of_viewers(connect, pg_con
         few, many = queries_during(1), queries_during(200)
     finally:
         refresher.stop()
-    assert 5 <= few <= 25 and 5 <= many <= 25  # ~20 per second at a 50 ms interval, whatever the viewers
+    # ~20 per second at a 50 ms interval, whatever the viewers (never one per viewer: 200+)
+    assert 1 <= few <= 25 and 1 <= many <= 25
 
 
 def test_recovers_by_itself_when_the_database_comes_back(connect, pg_conn):
