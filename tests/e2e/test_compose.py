@@ -11,7 +11,6 @@ pytestmark = pytest.mark.e2e
 def test_votes_of_distinct_voters_some_changing_their_minds_add_up_exactly(stack):
     outcome = scenario.run_voting_scenario(stack.vote_url, stack.result_url, voters=40, changers=15, timeout=30)
     assert outcome["seen"]["total"] == outcome["expected"]["total"]
-    assert outcome["seconds"] < 10
 
 
 def test_api_vote_and_json_results(stack):
