@@ -32,7 +32,7 @@ def pct(votes: int, total: int) -> str:
     return f"{100 * votes / total:.1f}%"
 
 
-def expect_counts(page: Page, a: int, b: int, timeout: float = 5_000) -> None:
+def expect_counts(page: Page, a: int, b: int, timeout: float = 10_000) -> None:
     """The page shows these counts, percentages and total (waiting up to ``timeout`` ms)."""
     total = a + b
     expect(page.locator("#votes-a")).to_have_text(str(a), timeout=timeout)
