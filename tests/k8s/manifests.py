@@ -307,12 +307,21 @@ def check_env_references(objs: list[Obj]) -> list[str]:
     problems = []
     services = by_name(objs, "Service")
     secrets = by_name(objs, "Secret")
+    config_maps = by_name(objs, "ConfigMap")
     fqdn = re.compile(rf"^([a-z0-9-]+)\.{NAMESPACE}\.svc\.cluster\.local\.?$")
     for dep in of_kind(objs, "Deployment"):
         for c in containers(dep):
             env = {e["name"]: e for e in c.get("env") or []}
             for name, e in env.items():
                 if "valueFrom" in e:
+                    cm_ref = e["valueFrom"].get("configMapKeyRef")
+                    if cm_ref:
+                        cm = config_maps.get(cm_ref.get("name"))
+                        if cm is None or cm_ref.get("key") not in (cm.doc.get("data") or {}):
+                            problems.append(
+                                f"{dep.ref} {c['name']}: env {name} uses key {cm_ref.get('key')!r} of "
+                                f"ConfigMap {cm_ref.get('name')!r}, which is not defined"
+                            )
                     ref = e["valueFrom"].get("secretKeyRef")
                     if ref:
                         sec = secrets.get(ref.get("name"))

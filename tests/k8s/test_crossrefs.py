@@ -192,6 +192,20 @@ def test_mutation_missing_secret_key_is_caught(broken):
         assert_caught(problems, rf"Deployment/{app} .*key 'POSTGRES_PASSWORD' missing from Secret")
 
 
+def test_mutation_missing_option_label_is_caught(broken):
+    objs = broken("ConfigMap", "options", lambda d: d["data"].pop("OPTION_B"))
+    problems = m.check_env_references(objs)
+    for app in ("vote", "result"):
+        assert_caught(problems, rf"Deployment/{app} .*key 'OPTION_B' of ConfigMap 'options'")
+
+
+def test_vote_and_result_read_the_labels_from_one_config_map(objs):
+    for app in ("vote", "result"):
+        env = {e["name"]: e for e in container(m.by_name(objs, "Deployment")[app].doc)["env"]}
+        for name in ("OPTION_A", "OPTION_B"):
+            assert env[name]["valueFrom"]["configMapKeyRef"] == {"name": "options", "key": name}
+
+
 def test_mutation_plaintext_password_is_caught(broken):
     def plain(d):
         env = container(d)["env"]
