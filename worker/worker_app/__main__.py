@@ -1,10 +1,18 @@
-"""Entry point: ``python -m worker_app``."""
+"""Entry point: ``python -m worker_app``.
 
-from voting_common import logs
+The signal handlers are installed first, before the imports and connections that make up
+start-up, so a SIGTERM at any moment after this line ends the worker with exit 0.
+"""
 
-from .health import HealthState, serve
-from .loop import Worker
-from .settings import WorkerSettings
+from worker_app.shutdown import StopRequest
+
+STOP = StopRequest().install()
+
+from voting_common import logs  # noqa: E402 (after the signal handlers, on purpose)
+
+from .health import HealthState, serve  # noqa: E402
+from .loop import Worker, log  # noqa: E402
+from .settings import WorkerSettings  # noqa: E402
 
 
 def main() -> None:
@@ -12,10 +20,9 @@ def main() -> None:
     logs.configure(settings.log_level)
     health = HealthState()
     server = serve(health, settings.health_port)
-    worker = Worker(settings, health)
-    worker.install_signal_handlers()
+    logs.event(log, "health server listening", port=server.server_address[1])
     try:
-        worker.run()
+        Worker(settings, health, STOP).run()
     finally:
         server.shutdown()
 

@@ -8,8 +8,6 @@ exponential backoff, so the worker survives Redis or Postgres going away and any
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 
 import psycopg2
@@ -25,16 +23,19 @@ from . import metrics, store
 from .health import HealthState
 from .queue import Entry, VoteQueue
 from .settings import WorkerSettings
+from .shutdown import StopRequest
 
 log = logging.getLogger("worker")
 CONSUMER_FORGET_MS = 3_600_000  # a consumer name unused this long belonged to a worker that is gone
 
 
 class Worker:
-    def __init__(self, settings: WorkerSettings, health: HealthState | None = None) -> None:
+    def __init__(
+        self, settings: WorkerSettings, health: HealthState | None = None, stop: StopRequest | None = None
+    ) -> None:
         self.settings = settings
         self.health = health or HealthState()
-        self.stopping = threading.Event()
+        self.stop = stop or StopRequest()
         self.backoff = Backoff(cap=settings.backoff_cap_s)
         self.redis = redis_client(settings, decode_responses=False, block_timeout=settings.block_ms / 1000)
         self.queue = VoteQueue(self.redis, settings.worker_name, settings.claim_idle_ms)
@@ -46,17 +47,10 @@ class Worker:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def install_signal_handlers(self) -> None:
-        def request_stop(signum, _frame) -> None:
-            self.stopping.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-
     def run(self) -> None:
         event(log, "worker starting", consumer=self.settings.worker_name, batch_size=self.settings.batch_size)
         try:
-            while not self.stopping.is_set():
+            while not self.stop.requested:
                 self.health.beat()
                 try:
                     self._connect()
@@ -67,9 +61,6 @@ class Worker:
         finally:
             self._close()
             event(log, "worker stopped")
-
-    def stop(self) -> None:
-        self.stopping.set()
 
     def _connect(self) -> None:
         if self._ready:
@@ -104,7 +95,7 @@ class Worker:
             error=str(exc).strip()[:200],
             retry_in=f"{delay:.2f}s",
         )
-        self.stopping.wait(delay)
+        self.stop.pause(delay)
 
     def _close(self) -> None:
         if self.pg is not None:
