@@ -14,7 +14,7 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.compose import ComposeStack
+from tooling.compose import ComposeStack
 
 PROJECT = "votingapp-bench"
 COMPOSE_FILES = os.pathsep.join(["docker-compose.yml", "bench/compose.bench.yml"])
@@ -49,10 +49,6 @@ class BenchStack(ComposeStack):
     @property
     def result_url(self) -> str:
         return self.url("result")
-
-    def port(self, service: str, container_port: int, index: int = 1) -> int:
-        out = self.compose("port", "--index", str(index), service, str(container_port)).stdout.strip()
-        return int(out.rsplit(":", 1)[1])
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service, 8080)}"

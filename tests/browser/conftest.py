@@ -1,8 +1,9 @@
 """Browser tests: Debian's headless Chromium, driven by Playwright, against the compose stack.
 
-The stack runs under its own project name and free ports, fresh (no votes) for this package and
-removed after it. Without Chromium these tests skip, except under CI, where that is an error
-(.ci/run installs Debian's chromium package). Screenshots go to artifacts/screenshots/.
+The stack runs under its own project name and ports Docker chose, for this package only, and is
+removed after it. Each test gets it whole and healthy whatever the test before did, and reads the
+counts before voting, so the tests pass in any order. Without Chromium these tests skip, except
+under CI, where that is an error (.ci/run installs Debian's chromium package). Screenshots go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import shutil
 
 import pytest
 
-from tests.support.compose import ComposeStack, project_name
-from tests.support.processes import ROOT
+from tooling import ROOT
+from tooling.compose import ComposeStack, project_name
+from tooling.waiting import eventually
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -59,10 +61,30 @@ def browser(chromium_path):
 
 
 @pytest.fixture(scope="package")
-def stack(docker, chromium_path):
-    """The whole app, built and healthy, with no votes yet; removed (with its volumes) after."""
+def browser_stack(docker, chromium_path):
+    """The whole app, built and healthy; removed (with its volumes) after the package."""
     with ComposeStack(project=project_name("browser")).running() as stack:
         yield stack
+
+
+@pytest.fixture
+def stack(browser_stack):
+    """The stack, whole and healthy again (a test before may have stopped a service)."""
+    browser_stack.ensure_up()
+    return browser_stack
+
+
+@pytest.fixture
+def no_votes(stack):
+    """No vote counted anywhere: the stream drained, then the votes and the tally emptied."""
+
+    def stream_empty() -> bool:
+        out = stack.compose("exec", "-T", "redis", "redis-cli", "XLEN", "votes", timeout=30).stdout
+        return out.strip() == "0"
+
+    eventually(stream_empty, 60, "an empty vote stream", 0.2)
+    stack.psql("BEGIN; TRUNCATE votes; UPDATE tally SET votes = 0; COMMIT;")
+    return stack
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The result page when the database or the result service goes away, and when it comes back.
 
-These tests stop containers of the shared browser stack, so they run after test_pages.py (file
-order) and each leaves the stack whole again.
+These tests stop containers of the shared browser stack; each leaves it whole again, and every
+browser test starts from a whole, healthy stack whatever ran before.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 import pytest
 
-from tests.support.compose import ComposeStack, project_name
+from tooling.compose import ComposeStack, project_name
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(docker):
     """The whole app from docker-compose.yml, built and healthy; removed (with volumes) after."""
     with ComposeStack(project=project_name("e2e")).running() as stack:

@@ -1,13 +1,13 @@
 import pytest
 
 from tests.faults.harness import FaultStack
-from tests.support.compose import project_name
+from tooling.compose import project_name
 
 # Other replicas take over a killed worker's unacknowledged votes after this (15 s by default).
 CLAIM_IDLE_MS = "3000"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fault_stack(docker):
     """The compose stack under its own project name; each scenario breaks it, then it is removed."""
     stack = FaultStack(

@@ -16,14 +16,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import requests
 
 from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_for_totals
-from tests.support.compose import ComposeStack
-from tests.support.processes import ROOT
+from tooling import ROOT
+from tooling.compose import ComposeStack
+from tooling.waiting import eventually
 
 OPTIONS = ("a", "b")
 # Failed vote requests that count as "a clear error": a 503 with a message, or no connection at all.
@@ -36,15 +37,6 @@ METRIC_RE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>
 @dataclass
 class FaultStack(ComposeStack):
     """The compose stack under the fault suite's own project name, plus ways to look inside it."""
-
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    def env(self) -> dict[str, str]:
-        return {**super().env(), **self.extra_env}
-
-    def ensure_up(self) -> None:
-        """Every service running and healthy, one worker (a scenario may have left it otherwise)."""
-        self.compose("up", "-d", "--wait", "--wait-timeout", "180", "--scale", "worker=1", timeout=240)
 
     def redis_cli(self, *args: str, stdin: str | None = None) -> str:
         """redis-cli in the redis container; ``stdin`` (printf syntax) is sent as the last argument.
@@ -59,10 +51,6 @@ class FaultStack(ComposeStack):
         if out.returncode != 0:
             raise AssertionError(f"{shlex.join(full)} failed: {out.stderr!r}")
         return out.stdout.decode("utf-8", "backslashreplace").strip()
-
-    def psql(self, sql: str) -> str:
-        out = self.compose("exec", "-T", "db", "psql", "-U", "postgres", "-d", "votes", "-tAc", sql, timeout=30)
-        return out.stdout.strip()
 
     def vote_rows(self) -> int:
         return int(self.psql("select count(*) from votes") or 0)
@@ -115,16 +103,6 @@ def metric_by_label(text: str, name: str, label: str) -> dict[str, float]:
     return values
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, pause: float = 0.2) -> float:
-    """Poll ``check`` until it is true; returns the seconds it took; fails after ``timeout``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(pause)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 class Stream:
     """A plan of voters cast in a background thread while the test thread breaks things."""
 
@@ -169,7 +147,7 @@ class Stream:
 
     def wait_progress(self, share: float, timeout: float = 60) -> None:
         """Until ``share`` of the plan's votes are acknowledged (or the stream ended)."""
-        wait_until(lambda: self.progress() >= share or not self.running, timeout, f"{share:.0%} of the stream", 0.05)
+        eventually(lambda: self.progress() >= share or not self.running, timeout, f"{share:.0%} of the stream", 0.05)
 
     def join(self) -> Outcome:
         self._thread.join(timeout=240)
@@ -265,8 +243,8 @@ class Result:
 
 def settled_baseline(stack: FaultStack, timeout: float = 120) -> tuple[dict[str, int], int]:
     """Totals and vote rows once nothing is left in the stream (so later deltas are this scenario's)."""
-    wait_until(lambda: stack.stream_depth() == (0, 0), timeout, "an empty stream before the scenario", 0.5)
-    wait_until(lambda: _readable(stack), timeout, "readable results before the scenario", 0.5)
+    eventually(lambda: stack.stream_depth() == (0, 0), timeout, "an empty stream before the scenario", 0.5)
+    eventually(lambda: _readable(stack), timeout, "readable results before the scenario", 0.5)
     return fetch_totals(stack.result_url), stack.vote_rows()
 
 
@@ -317,7 +295,7 @@ def measure(
     # Then nothing may be left in flight, and the totals must not move any more.
     drained = True
     try:
-        wait_until(lambda: stack.stream_depth() == (0, 0), 60, "the stream to drain", 0.5)
+        eventually(lambda: stack.stream_depth() == (0, 0), 60, "the stream to drain", 0.5)
     except AssertionError:
         drained = False
     after = fetch_totals(stack.result_url)

@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from loadgen.voters import VotePlan, voter_id
-from tests.faults.harness import Stream, docker, measure, metric_by_label, wait_until
+from tests.faults.harness import Stream, docker, measure, metric_by_label
+from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -20,16 +21,20 @@ def test_worker_and_result_started_before_redis_and_postgres_converge_by_themsel
     stack.compose("down", "-v", "--remove-orphans", "-t", "10")
     # Worker and result first, with nothing to talk to: they must wait and retry, not exit.
     stack.compose("up", "-d", "--no-build", "--no-deps", "worker", "result")
-    wait_until(lambda: "database unavailable" in _results_error(stack), 60, "result answering 503 without its database")
-    time.sleep(5)  # a few rounds of retries with backoff
+    eventually(lambda: "database unavailable" in _results_error(stack), 60, "result answering 503 without its database")
+    eventually(
+        lambda: stack.service_logs("worker").count("dependency error, retrying") >= 3,
+        60,
+        "three rounds of the worker's retries with backoff",
+        0.5,
+    )
     states = health(stack)
     assert states["worker"].startswith("running") and states["result"].startswith("running"), states
-    assert "dependency error, retrying" in stack.service_logs("worker")
     # Then the databases (and vote, which needs Redis). Nobody restarts worker or result.
     started = time.monotonic()
     stack.compose("up", "-d", "--no-build", "--wait", "redis", "db")
     stack.compose("up", "-d", "--no-build", "--no-deps", "vote")
-    wait_until(lambda: all(h == "running healthy" for h in health(stack).values()), 120, "every service healthy", 0.5)
+    eventually(lambda: all(h == "running healthy" for h in health(stack).values()), 120, "every service healthy", 0.5)
     healthy_after = time.monotonic() - started
     assert docker("inspect", "-f", "{{.RestartCount}}", *stack.container_ids("worker")).split() == ["0"]
 

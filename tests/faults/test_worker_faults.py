@@ -7,7 +7,8 @@ import pytest
 from docker.errors import APIError
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import FaultStack, Stream, docker, measure, metric_sum, wait_until
+from tests.faults.harness import FaultStack, Stream, docker, measure, metric_sum
+from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -36,7 +37,7 @@ def freeze_holding_votes(stack: FaultStack, container: str, attempts: int = 6) -
                 handle.unpause()
             continue
         try:
-            wait_until(lambda: stack.pending_by_consumer().get(consumer, 0) > 0, 2.5, "votes in flight", 0.25)
+            eventually(lambda: stack.pending_by_consumer().get(consumer, 0) > 0, 2.5, "votes in flight", 0.25)
             return stack.pending_by_consumer().get(consumer, 0)
         except AssertionError:
             handle.unpause()  # it was between two reads: let it go and try again

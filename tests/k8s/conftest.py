@@ -6,11 +6,6 @@ import pytest
 from tests.k8s import manifests as m
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "k8s: offline checks of the Kubernetes manifests")
-    config.addinivalue_line("markers", "kind: live tests against a kind cluster (need kind, kubectl, docker)")
-
-
 @pytest.fixture(scope="session")
 def manifest_dir() -> Path:
     """The folder under test; K8S_MANIFEST_DIR points the checks at another copy."""

@@ -5,12 +5,13 @@ both options and a total that adds up; an unknown path is a 404; a known one wit
 not serve is a 405.
 """
 
-import time
 from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
+from tooling.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -29,10 +30,7 @@ header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, excl
 @pytest.fixture
 def ready_app(app):
     """The result app once its refresher has read the database (zero votes: no schema yet)."""
-    deadline = time.monotonic() + 10
-    while app.extensions["refresher"].snapshot.counts is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert app.extensions["refresher"].snapshot.counts is not None
+    eventually(lambda: app.extensions["refresher"].snapshot.counts is not None, 10, "a first read", 0.02)
     return app
 
 

@@ -1,8 +1,8 @@
 import json
-import time
 
 import pytest
 
+from tooling.waiting import eventually
 from voting_common import schema
 from voting_common.contract import Vote
 from worker_app.store import apply_votes
@@ -11,12 +11,7 @@ pytestmark = pytest.mark.integration
 
 
 def wait_state(app, state, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.extensions["refresher"].snapshot.state == state:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"state {app.extensions['refresher'].snapshot.state} != {state}")
+    eventually(lambda: app.extensions["refresher"].snapshot.state == state, timeout, f"state {state}", 0.02)
 
 
 def test_api_shows_zero_before_the_worker_created_the_schema(app):
@@ -30,10 +25,8 @@ def test_api_shows_zero_before_the_worker_created_the_schema(app):
 def test_api_and_page_show_counts_and_percentages(app, pg_conn):
     schema.migrate(pg_conn)
     apply_votes(pg_conn, [Vote(f"{i:032x}", "a" if i < 3 else "b", i, 0) for i in range(4)])
-    deadline = time.monotonic() + 10
     client = app.test_client()
-    while client.get("/api/results").json["total"] != 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: client.get("/api/results").json["total"] == 4, 10, "4 votes in the results", 0.02)
     body = client.get("/api/results").json
     assert body == {
         "options": [{"id": "a", "label": "Cats", "votes": 3}, {"id": "b", "label": "Dogs", "votes": 1}],

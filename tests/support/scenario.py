@@ -6,29 +6,20 @@ Each voter is its own ``requests.Session`` (its own cookie jar), as separate bro
 from __future__ import annotations
 
 import re
-import time
 
 import requests
 
 from loadgen.voters import fetch_totals
 from loadgen.voters import wait_for_totals as loadgen_wait
+from tooling.waiting import eventually
 
 HOSTNAME_RE = re.compile(r'data-hostname="([^"]+)"')
 
 
 def wait_http_ok(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            response = requests.get(url, timeout=3)
-            if response.ok:
-                return
-            last = f"HTTP {response.status_code}"
-        except requests.RequestException as exc:
-            last = str(exc)
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not OK after {timeout}s: {last}")
+    eventually(
+        lambda: requests.get(url, timeout=3).ok, timeout, f"{url} to answer OK", 0.5, (requests.RequestException,)
+    )
 
 
 def fetch_results(result_url: str) -> dict[str, int]:
@@ -57,7 +48,7 @@ def run_voting_scenario(
 
     Expected totals are relative to what the results showed before the scenario started.
     """
-    before = fetch_results(result_url)
+    before = fetch_totals(result_url)
     final: dict[int, str] = {}
     sessions = [requests.Session() for _ in range(voters)]
     try:

@@ -1,9 +1,8 @@
 """The worker loop in-process, against real Redis and Postgres."""
 
-import time
-
 import pytest
 
+from tooling.waiting import eventually
 from voting_common import schema
 from voting_common.contract import DEAD_LETTER_STREAM, GROUP, STREAM, decode, encode
 from worker_app.loop import Worker
@@ -75,10 +74,12 @@ def test_another_worker_takes_over_votes_left_by_one_that_never_returns(make_set
     gone.queue.read_new(100, 100)
     other = Worker(make_settings(worker_name="other", claim_idle_ms=100, claim_interval_s=0.05))
     other._connect()
-    deadline = time.monotonic() + 10
-    while redis_client.xpending(STREAM, GROUP)["pending"] and time.monotonic() < deadline:
+
+    def handed_over() -> bool:
         other.step()
-        time.sleep(0.05)
+        return redis_client.xpending(STREAM, GROUP)["pending"] == 0
+
+    eventually(handed_over, 10, "the other worker to take over", 0.05)
     assert schema.read_tally(other.pg) == {"a": 10, "b": 0}
 
 
@@ -97,14 +98,19 @@ def test_a_batch_applied_twice_is_counted_once(make_settings, redis_client):
 
 
 def test_worker_metrics_count_batches_and_dead_letters(make_settings, redis_client):
-    from prometheus_client import generate_latest
+    from prometheus_client import REGISTRY
 
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    dead_before = sample("worker_dead_letters_total", reason="missing_field")
+    batches_before, applied_before = sample("worker_batches_total"), sample("worker_votes_applied_total")
     redis_client.xadd(STREAM, {"vote": "a"})
     redis_client.xadd(STREAM, encode(voter(1), "a"))
     drain(Worker(make_settings()))
-    text = generate_latest().decode()
-    assert 'worker_dead_letters_total{reason="missing_field"}' in text
-    assert "worker_batches_total" in text
+    assert sample("worker_dead_letters_total", reason="missing_field") - dead_before == 1
+    assert sample("worker_batches_total") - batches_before == 1
+    assert sample("worker_votes_applied_total") - applied_before == 1
 
 
 def test_consumers_of_gone_workers_are_forgotten_only_when_idle_and_empty(make_settings, redis_client):
