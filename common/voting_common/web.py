@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 
@@ -13,8 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from werkzeug.exceptions import HTTPException
 
 from . import logs
+from .health import HOSTNAME, health_reply
 
-HOSTNAME = socket.gethostname()
 log = logging.getLogger(__name__)
 
 # Per route (the rule, never the raw path: bounded label values); for /stream, time to the first byte.
@@ -29,19 +28,18 @@ REQUEST_SECONDS = Histogram(
 ReadinessCheck = Callable[[], "str | None"]
 
 
-def health_blueprint(ready: ReadinessCheck) -> Blueprint:
+def health_blueprint(service: str, ready: ReadinessCheck) -> Blueprint:
     bp = Blueprint("health", __name__)
 
     @bp.get("/healthz")
     def healthz():
-        return jsonify(status="ok", host=HOSTNAME)
+        status, body = health_reply(service, None)
+        return jsonify(body), status
 
     @bp.get("/readyz")
     def readyz():
-        reason = ready()
-        if reason:
-            return jsonify(status="unavailable", reason=reason, host=HOSTNAME), 503
-        return jsonify(status="ready", host=HOSTNAME)
+        status, body = health_reply(service, ready())
+        return jsonify(body), status
 
     @bp.get("/metrics")
     def metrics():
@@ -73,10 +71,10 @@ def error_response(status: int, message: str):
     return Response(f"{status} {message}\n", status=status, mimetype="text/plain")
 
 
-def init_app(app: Flask, ready: ReadinessCheck, log_level: str) -> None:
+def init_app(app: Flask, service: str, ready: ReadinessCheck, log_level: str) -> None:
     """Install what every web service has: logging, health and metrics routes, errors, X-Served-By."""
     logs.configure(log_level)
-    app.register_blueprint(health_blueprint(ready))
+    app.register_blueprint(health_blueprint(service, ready))
     # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
     # The layout both pages extend (templates/layout.html) comes along with it.
     app.register_blueprint(

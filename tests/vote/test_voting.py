@@ -110,8 +110,21 @@ def test_health_and_readiness(client, down_app):
 
 
 def test_metrics_count_accepted_and_rejected_votes(client):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def samples() -> dict[tuple, float]:
+        text = client.get("/metrics").get_data(as_text=True)
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    accepted = ("vote_votes_accepted_total", (("option", "a"),))
+    rejected = ("vote_votes_rejected_total", (("reason", "bad_option"),))
+    before = samples()
     client.post("/", data={"vote": "a"})
     client.post("/", data={"vote": "zzz"})
-    text = client.get("/metrics").get_data(as_text=True)
-    assert 'vote_votes_accepted_total{option="a"}' in text
-    assert 'vote_votes_rejected_total{reason="bad_option"}' in text
+    after = samples()
+    assert after[accepted] - before.get(accepted, 0) == 1
+    assert after[rejected] - before.get(rejected, 0) == 1

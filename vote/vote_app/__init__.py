@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             return f"redis unreachable: {exc}"
         return None
 
-    web.init_app(app, ready, settings.log_level)
+    web.init_app(app, "vote", ready, settings.log_level)
 
     from . import voting
 

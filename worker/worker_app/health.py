@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from voting_common.health import health_reply
+
 
 class HealthState:
     """What the loop reports about itself; read by the HTTP thread."""
@@ -38,8 +40,8 @@ def serve(state: HealthState, port: int) -> ThreadingHTTPServer:
                 self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
             elif self.path in ("/healthz", "/readyz"):
                 reason = state.live() if self.path == "/healthz" else state.ready()
-                body = {"status": "unavailable", "reason": reason} if reason else {"status": "ok"}
-                self._send(503 if reason else 200, json.dumps(body).encode(), "application/json")
+                status, body = health_reply("worker", reason)
+                self._send(status, json.dumps(body).encode(), "application/json")
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
