@@ -15,8 +15,8 @@ import pytest
 from tests.support.env import settings_from
 from voting_common.settings import PostgresSettings, RedisSettings
 
-REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "redis:7.4.1")
-POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE", "postgres:15.10")
+REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "redis:7.4.6")
+POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE", "postgres:15.15")
 PG_PASSWORD = "test-only"
 
 

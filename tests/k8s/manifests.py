@@ -27,7 +27,7 @@ CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
 NAMESPACE = "vote"
 OUR_APPS = ("vote", "worker", "result")  # built here, run as uid 10001
-THIRD_PARTY_IMAGES = {"redis": "redis:7.4.1", "db": "postgres:15.10"}
+THIRD_PARTY_IMAGES = {"redis": "redis:7.4.6", "db": "postgres:15.15"}
 ALL_APPS = OUR_APPS + tuple(THIRD_PARTY_IMAGES)
 OUR_UID = 10001
 HTTP_PORT = 8080

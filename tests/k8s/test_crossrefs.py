@@ -305,7 +305,7 @@ def test_compose_images_expand_the_tag_default(objs, tmp_path):
             {
                 "services": {
                     **{n: {"image": f"votingapp/{n}:${{TAG:-0.1.0}}"} for n in ("vote", "worker", "result")},
-                    "redis": {"image": "redis:7.4.1"},
+                    "redis": {"image": "redis:7.4.6"},
                     "db": {"image": "postgres:16"},
                 }
             }
@@ -315,7 +315,7 @@ def test_compose_images_expand_the_tag_default(objs, tmp_path):
     assert compose["vote"] == "votingapp/vote:0.1.0"
     make = {"TAG": "0.1.0", "IMAGE_PREFIX": "votingapp/", "IMAGES": ["vote", "worker", "result"]}
     assert m.check_images(objs, make, compose) == [
-        "docker-compose.yml does not run postgres:15.10 (k8s does): versions drifted"
+        "docker-compose.yml does not run postgres:15.15 (k8s does): versions drifted"
     ]
 
 
