@@ -13,7 +13,7 @@ VOTE_PORT ?= 5000
 RESULT_PORT ?= 5001
 export TAG VOTE_PORT RESULT_PORT
 
-.PHONY: help up down logs ps images venv test lint format lock clean
+.PHONY: help up down logs ps images venv test test-fast lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -45,9 +45,15 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt vote/requirements.txt w
 test: venv ## run all tests (needs Docker: testcontainers and the compose stack)
 	$(PYTEST) $(PYTEST_ARGS)
 
-lint: venv ## static checks
+FAST_MARKERS := not integration and not e2e and not faults and not browser and not kind
+
+test-fast: venv ## the unit tests only: no Docker, seconds (everyday work; `make test` is the full suite)
+	$(PYTEST) -m '$(FAST_MARKERS)' -q $(PYTEST_ARGS)
+
+lint: venv ## static checks: ruff (style, bugs) and mypy (types)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: venv ## rewrite code in the project's style
 	$(VENV)/bin/ruff check --fix .
