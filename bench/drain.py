@@ -16,7 +16,8 @@ FILL_CHUNK = 5000
 def stream_order(plan: VotePlan) -> list[tuple[str, str]]:
     """(voter, option) in stream order: every first vote, then the changed votes in random order,
     so a change mostly lands in a later batch than the vote it replaces (as in real traffic)."""
-    firsts, changes = [], []
+    firsts: list[tuple[str, str]] = []
+    changes: list[tuple[str, str]] = []
     for index, ballot in enumerate(plan.ballots()):
         voter = voter_id(plan.seed, index)
         firsts.append((voter, ballot[0]))
@@ -61,7 +62,7 @@ def wait_drained(client, timeout_s: float) -> float:
     raise TimeoutError(f"backlog not drained within {timeout_s}s")
 
 
-def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> dict:
+def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> tuple[dict, list[tuple[str, str, int, int]]]:
     plan = VotePlan(voters, share_a=0.5, change_share=0.2, seed=seed)
     votes = stream_order(plan)
     stack.workers(workers)
@@ -81,9 +82,9 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> dict:
         seconds = ended - started
         cpu_after = {name: stack.cpu_ns(name) for name in cpu_before}
         cpu = {
-            f"{name}_cpu_us_per_vote": (cpu_after[name] - cpu_before[name]) / 1000 / len(votes)
-            for name in cpu_before
-            if cpu_before[name] is not None and cpu_after[name] is not None
+            f"{name}_cpu_us_per_vote": (used_after - used_before) / 1000 / len(votes)
+            for name, used_before in cpu_before.items()
+            if used_before is not None and (used_after := cpu_after[name]) is not None
         }
         with pg.cursor() as cur:
             cur.execute("SELECT choice, votes FROM tally")

@@ -33,22 +33,23 @@ def one_round(stack: BenchStack, service: str, seconds: float) -> dict:
     after = {name: stack.cpu_ns(name) for name in (service, "redis")}
     ok = result["requests"] - result["status_errors"]
     result["rps"] = ok / (result["duration_us"] / 1e6)
-    for name in before:
-        if before[name] is not None and after[name] is not None and result["requests"]:
+    for name, used_before in before.items():
+        used_after = after[name]
+        if used_before is not None and used_after is not None and result["requests"]:
             key = "web" if name == service else name
-            result[f"{key}_cpu_us_per_request"] = (after[name] - before[name]) / 1000 / result["requests"]
+            result[f"{key}_cpu_us_per_request"] = (used_after - used_before) / 1000 / result["requests"]
     return result
 
 
 def summarise(rounds: list[dict]) -> dict:
-    def med(key: str) -> float | None:
+    def med(key: str, scale: float = 1.0) -> float | None:
         values = [r[key] for r in rounds if key in r]
-        return statistics.median(values) if values else None
+        return statistics.median(values) / scale if values else None
 
     return {
         "rps": med("rps"),
-        "p50_ms": med("p50_us") / 1000,
-        "p99_ms": med("p99_us") / 1000,
+        "p50_ms": med("p50_us", 1000),
+        "p99_ms": med("p99_us", 1000),
         "errors": sum(r["status_errors"] + r["socket_errors"] for r in rounds),
         "web_cpu_us_per_request": med("web_cpu_us_per_request"),
         "redis_cpu_us_per_request": med("redis_cpu_us_per_request"),

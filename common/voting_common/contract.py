@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 STREAM = "votes"
 GROUP = "workers"
@@ -30,11 +31,11 @@ class InvalidMessage(ValueError):
         self.code = code
 
 
-def is_voter_id(value: object) -> bool:
+def is_voter_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and VOTER_ID_RE.match(value) is not None
 
 
-def is_option(value: object) -> bool:
+def is_option(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value in OPTIONS
 
 
@@ -71,7 +72,7 @@ def _text(value: str | bytes) -> str:
     return value
 
 
-def decode(entry_id: str | bytes, raw: Mapping[str | bytes, str | bytes]) -> Vote:
+def decode(entry_id: str | bytes, raw: Mapping[bytes, bytes] | Mapping[str, str]) -> Vote:
     """Turn a stream entry into a Vote, or raise InvalidMessage with the reason.
 
     Takes raw bytes as read from Redis so that a non-UTF-8 entry is dead-lettered, not fatal.

@@ -10,7 +10,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg2
 from prometheus_client import Counter, Gauge, Histogram
@@ -40,7 +41,6 @@ class Snapshot:
     state: str
     version: int = 0
     error: str | None = None
-    read_at: float = field(default_factory=time.time)
 
 
 class Refresher:
@@ -52,7 +52,7 @@ class Refresher:
         self._snapshot = Snapshot(None, STARTING)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._conn = None
+        self._conn: Any = None  # a psycopg2 connection once connected
 
     def start(self) -> None:
         if self._thread is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, stream_with_context
 
@@ -51,8 +52,7 @@ def stream():
     refresher = get_refresher()
     settings = current_app.config["SETTINGS"]
 
-    @stream_with_context
-    def events():
+    def events() -> Iterator[str]:
         VIEWERS.inc()
         try:
             yield "retry: 2000\n\n"
@@ -69,7 +69,7 @@ def stream():
             VIEWERS.dec()
 
     return Response(
-        events(),
+        stream_with_context(events()),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

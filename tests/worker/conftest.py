@@ -15,3 +15,13 @@ def make_settings(worker_env):
         return settings_from(worker_env, WorkerSettings, **overrides)
 
     return make
+
+
+@pytest.fixture
+def worker_redis(make_settings):
+    """A Redis client exactly as the worker makes it (replies not decoded)."""
+    from worker_app.loop import Worker
+
+    client = Worker(make_settings()).redis
+    yield client
+    client.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Response, current_app, request
+from flask import current_app, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from voting_common.contract import is_option, is_voter_id
 
@@ -27,7 +28,7 @@ def current_choice() -> str | None:
     return value if is_option(value) else None
 
 
-def remember(response: Response, voter_id: str, choice: str) -> Response:
+def remember(response: BaseResponse, voter_id: str, choice: str) -> BaseResponse:
     settings = current_app.config["SETTINGS"]
     for name, value in ((VOTER_COOKIE, voter_id), (CHOICE_COOKIE, choice)):
         response.set_cookie(

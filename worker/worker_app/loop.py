@@ -148,10 +148,10 @@ class Worker:
         if votes:
             store.apply_votes(self.pg, votes)
         if dead:
-            self.queue.dead_letter([(entry_id, fields, str(exc)) for entry_id, fields, exc in dead])
-            for entry_id, _fields, exc in dead:
-                metrics.DEAD_LETTERS.labels(exc.code).inc()
-                event(log, "message dead-lettered", logging.WARNING, id=entry_id.decode(), reason=str(exc))
+            self.queue.dead_letter([(entry_id, fields, str(problem)) for entry_id, fields, problem in dead])
+            for entry_id, _fields, problem in dead:
+                metrics.DEAD_LETTERS.labels(problem.code).inc()
+                event(log, "message dead-lettered", logging.WARNING, id=entry_id.decode(), reason=str(problem))
         self.queue.ack(done)
         metrics.BATCHES.inc()
         metrics.VOTES_APPLIED.inc(len(votes))

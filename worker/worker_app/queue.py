@@ -7,11 +7,16 @@ comes back, and other workers claim entries left idle too long by one that never
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from voting_common.contract import DEAD_LETTER_STREAM, GROUP, STREAM
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]  # (entry id, fields); fields None if deleted
+
+# The client does not decode replies (a vote that is not UTF-8 must reach the dead-letter stream
+# intact). XINFO replies then come as dicts with str keys and bytes values for names; counts are ints.
 DEAD_LETTER_MAXLEN = 100_000
 
 
@@ -54,11 +59,8 @@ class VoteQueue:
         """Forget consumers (gone pods) holding nothing and idle for ``idle_ms``; returns how many."""
         pruned = 0
         for info in self.client.xinfo_consumers(STREAM, GROUP):
-            name = info.get("name", info.get(b"name"))
-            name = name.decode() if isinstance(name, bytes) else name
-            pending = int(info.get("pending", info.get(b"pending", 0)))
-            idle = int(info.get("idle", info.get(b"idle", 0)))
-            if name != self.consumer and pending == 0 and idle >= idle_ms:
+            name = info["name"].decode()
+            if name != self.consumer and info["pending"] == 0 and info["idle"] >= idle_ms:
                 pruned += self.client.xgroup_delconsumer(STREAM, GROUP, name) == 0
         return pruned
 
@@ -77,7 +79,7 @@ class VoteQueue:
             return
         with self.client.pipeline(transaction=True) as pipe:
             for entry_id, fields, reason in items:
-                record = {b"source_id": entry_id, b"reason": reason.encode()}
+                record: dict[Any, Any] = {b"source_id": entry_id, b"reason": reason.encode()}
                 record.update({b"field:" + k: v for k, v in fields.items()})
                 pipe.xadd(DEAD_LETTER_STREAM, record, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
             ids = [entry_id for entry_id, _, _ in items]
@@ -97,10 +99,8 @@ class VoteQueue:
             pipe.xinfo_groups(STREAM)
             length, groups = pipe.execute()
         for group in groups:
-            name = group.get("name") or group.get(b"name")
-            if name in (GROUP, GROUP.encode()):
-                lag = group.get("lag", group.get(b"lag"))
-                pending = int(group.get("pending", group.get(b"pending")) or 0)
-                backlog = int(lag) if lag is not None else max(0, int(length) - pending)
+            if group["name"] == GROUP.encode():
+                pending = group["pending"]
+                backlog = group["lag"] if group["lag"] is not None else max(0, length - pending)
                 return backlog, pending
         return 0, 0
