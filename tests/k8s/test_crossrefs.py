@@ -406,3 +406,13 @@ def test_mutation_kind_config_port_is_caught(objs):
         cfg = yaml.safe_load(fh)
     cfg["nodes"][0]["extraPortMappings"][1]["hostPort"] = 8081
     assert_caught(m.check_kind_config(cfg, objs), r"does not map host port 31001")
+
+
+def test_option_labels_have_one_source_in_compose_and_agree_with_the_config_map(objs):
+    compose = yaml.safe_load((m.ROOT / "docker-compose.yml").read_text())
+    labels = compose["x-options"]
+    for service in ("vote", "result"):
+        env = compose["services"][service]["environment"]
+        assert {k: env[k] for k in labels} == labels, service
+    defaults = {k: re.fullmatch(r"\$\{\w+:-(.*)\}", v).group(1) for k, v in labels.items()}
+    assert m.by_name(objs, "ConfigMap")["options"].doc["data"] == defaults
