@@ -1,4 +1,4 @@
-# The voting app. `make up` runs it; `make test` runs every test that can run on this machine.
+# The voting app. `make up` runs it; `make test` runs every test; `make test-fast` the unit tests.
 SHELL := bash
 .DEFAULT_GOAL := help
 

@@ -1,4 +1,4 @@
-"""``make bench``: the five measurements of issue 5, each beside a baseline measured in the same run.
+"""``make bench``: the five measurements, each beside a baseline measured in the same run.
 
 Runs against the compose stack under its own project name (``votingapp-bench``) with a
 benchmark-only override (``compose.bench.yml``) and writes ``docs/benchmarks.md`` and

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import drain, freshness, ingest, readcost, report, viewers
 from .stack import BenchStack
 
-# Sizes: the for a full run; small ones for CI (quick mode), so the harness never rots.
+# Sizes: the full ones for a full run; small ones for CI (quick mode), so the harness never rots.
 FULL = {
     "ingest_seconds": 10, "ingest_rounds": 3,
     "drain_voters": 170_000,  # 20% change their vote: ~204,000 votes

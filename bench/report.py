@@ -110,7 +110,7 @@ def render(doc: dict) -> str:
         f"Produced by `{doc['command']}` ({doc['mode']} mode) on {doc['started']}, in {doc['seconds']:.0f} s, "
         f"on a {m['cpus']}-core machine shared with other work (load average {m['loadavg_before'][0]} before, "
         f"{m['loadavg_after'][0]} after). Every figure is beside a baseline measured in the same run: absolute "
-        "numbers drift on this machine, ratios much less. Raw numbers: `benchmarks.json` beside this file. "
+        "numbers drift between runs, ratios much less. Raw numbers: `benchmarks.json` beside this file. "
         "The harness is `bench/` (see `python -m bench --help`); it runs the compose stack as project "
         "`votingapp-bench` plus `bench/compose.bench.yml`.",
         "",
@@ -124,7 +124,7 @@ def render(doc: dict) -> str:
             f"| {r['goal']} | {'yes' if r['met'] else '**no**'} |"
         )
     if doc["mode"] == "quick":
-        lines += ["", "Quick mode: sizes far below the issue's, so goals are reported but not meaningful."]
+        lines += ["", "Quick mode: sizes far below the full run's, so goals are reported but not meaningful."]
     for name, r in doc["results"].items():
         lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s)"]
     if NOTES.exists():

@@ -1,5 +1,5 @@
 # Benchmarks and demo data, included by the top-level Makefile. See docs/benchmarks.md.
-#   make bench            the five measurements of issue 5 -> docs/benchmarks.md + docs/benchmarks.json
+#   make bench            the five measurements -> docs/benchmarks.md + docs/benchmarks.json
 #   make bench QUICK=1    small sizes (CI, about a minute once images are built) -> artifacts/bench-quick/
 #   make seed             a few thousand votes against `make up`'s stack (localhost:5000/5001)
 

@@ -12,7 +12,7 @@ class Backoff:
         self.attempt = 0
 
     def next_delay(self) -> float:
-        """The next wait: doubles per failure up to the cap, with 'full jitter' below it."""
+        """The next wait: doubles per failure up to the cap, with 'equal jitter' (half fixed, half random)."""
         ceiling = min(self.cap, self.base * (2**self.attempt))
         self.attempt += 1
         return random.uniform(ceiling / 2, ceiling)

@@ -20,7 +20,7 @@ from tooling.waiting import eventually
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-# The flags known to work on this machine: no sandbox as root, and no background connections to
+# The flags headless Chromium needs here: no sandbox as root, and no background connections to
 # Google's hosts, which a machine without internet refuses by the dozen.
 CHROMIUM_ARGS = [
     "--headless",

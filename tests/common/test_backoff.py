@@ -6,7 +6,7 @@ def test_delays_grow_then_stay_under_the_cap():
     delays = [backoff.next_delay() for _ in range(12)]
     assert delays[0] <= 0.1
     assert max(delays) <= 2.0
-    assert min(delays[6:]) >= 1.0  # at the cap, full jitter stays in [cap/2, cap]
+    assert min(delays[6:]) >= 1.0  # at the cap, equal jitter stays in [cap/2, cap]
 
 
 def test_reset_starts_over():

@@ -77,7 +77,7 @@ EXTERNAL_PEERS = {
 
 
 def expected_flows() -> set[tuple[str, str, str]]:
-    """The flows that issue 3 allows, as (from, to, "port/PROTO")."""
+    """The flows the network policies allow, as (from, to, "port/PROTO")."""
     flows = {
         ("vote", "redis", "6379/TCP"),
         ("worker", "redis", "6379/TCP"),
