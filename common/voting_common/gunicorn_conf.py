@@ -19,6 +19,9 @@ keepalive = 5
 errorlog = "-"
 accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "yes"} else None
 access_log_format = 'access method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'
+# No gunicornc control socket: nothing uses it, and under a read-only root filesystem its default
+# place ($HOME/.gunicorn) cannot be created, which gunicorn would log as an error on every start.
+control_socket_disable = True
 
 # Metrics from all workers are merged through files in this folder (prometheus-client multiprocess
 # mode). It must be set before any worker imports prometheus_client.
