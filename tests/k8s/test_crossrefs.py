@@ -72,17 +72,11 @@ def test_network_policies_allow_exactly_the_needed_flows(objs):
 
 
 def test_images_match_the_makefile():
-    if not m.MAKEFILE.exists():
-        pytest.skip("Makefile not written yet: cannot compare image names with IMAGES/TAG")
     objs = m.load_dir(m.MANIFEST_DIR)
     assert m.check_images(objs, m.parse_makefile()) == []
 
 
 def test_images_match_docker_compose():
-    if not m.MAKEFILE.exists():
-        pytest.skip("Makefile not written yet: cannot compare image names with IMAGES/TAG")
-    if not m.COMPOSE_FILE.exists():
-        pytest.skip("docker-compose.yml does not exist yet: nothing to compare the k8s images with")
     make = m.parse_makefile()
     compose = m.compose_images(m.COMPOSE_FILE, make["TAG"])
     assert m.check_images(m.load_dir(m.MANIFEST_DIR), make, compose) == []
@@ -416,3 +410,14 @@ def test_option_labels_have_one_source_in_compose_and_agree_with_the_config_map(
         assert {k: env[k] for k in labels} == labels, service
     defaults = {k: re.fullmatch(r"\$\{\w+:-(.*)\}", v).group(1) for k, v in labels.items()}
     assert m.by_name(objs, "ConfigMap")["options"].doc["data"] == defaults
+
+
+def test_redis_and_postgres_images_agree_in_compose_manifests_and_tests(objs):
+    """compose's defaults are the one place; the manifests and the test containers must follow."""
+    compose = yaml.safe_load(m.COMPOSE_FILE.read_text())["services"]
+    test_defaults = (m.ROOT / "tests" / "conftest.py").read_text()
+    for service, variable in (("redis", "REDIS_IMAGE"), ("db", "POSTGRES_IMAGE")):
+        image = re.fullmatch(rf"\$\{{{variable}:-(.+)\}}", compose[service]["image"]).group(1)
+        dep = next(o for o in objs if o.kind in ("Deployment", "StatefulSet") and o.name == service)
+        assert {c["image"] for c in m.containers(dep)} == {image}, service
+        assert f'os.environ.get("{variable}", "{image}")' in test_defaults, variable
