@@ -1,3 +1,101 @@
+"""The live Kubernetes suite's cluster: created with the same make targets a user runs.
+
+The suite makes its own kind cluster (``voting-app-test``, or KIND_TEST_CLUSTER), with the
+NodePorts 31000/31001 published on ports Docker chooses (so it never collides with a user's
+``voting-app`` cluster), builds and loads the images, deploys ``k8s-specifications/``, and at
+the end undeploys and deletes the cluster, checking that nothing is left behind.
+
+Without a Docker engine the suite is skipped, unless REQUIRE_KIND is set (as ``.ci/run``
+does): then it fails. Set KIND_KEEP=1 to keep the cluster for a look afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+NS = "vote"
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "kind: live tests against a kind cluster (need kind, kubectl, docker)")
-    config.addinivalue_line("markers", "k8s: offline checks of the Kubernetes manifests")
+    config.addinivalue_line("markers", "kind: live tests against a kind cluster (need Docker)")
+
+
+def make(*args: str, env: dict[str, str], timeout: float = 3600) -> str:
+    done = subprocess.run(
+        ["make", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, (
+        f"make {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
+    return done.stdout
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=120).stdout
+
+
+@dataclass
+class Cluster:
+    name: str
+    env: dict[str, str]
+    vote_url: str
+    result_url: str
+
+    @property
+    def node(self) -> str:
+        return f"{self.name}-control-plane"
+
+    def make(self, *args: str, timeout: float = 3600) -> str:
+        return make(*args, f"KIND_CLUSTER={self.name}", env=self.env, timeout=timeout)
+
+    def node_exec(self, *command: str) -> str:
+        return docker("exec", self.node, *command)
+
+
+def _docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _published(node: str, port: int) -> str:
+    # "127.0.0.1:49153" (one line per address family)
+    return docker("port", node, f"{port}/tcp").split()[0]
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> Cluster:
+    if not _docker_answers():
+        reason = "no Docker engine: the live Kubernetes suite creates a kind cluster in Docker"
+        if os.environ.get("REQUIRE_KIND"):
+            pytest.fail(f"REQUIRE_KIND is set but {reason}")
+        pytest.skip(reason)
+    name = os.environ.get("KIND_TEST_CLUSTER", "voting-app-test")
+    work = tmp_path_factory.mktemp("kind")
+    config = yaml.safe_load((ROOT / "kind" / "config.yaml").read_text())
+    for node in config["nodes"]:
+        for mapping in node.get("extraPortMappings", []):
+            mapping["hostPort"] = 0  # Docker chooses; read back below
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "KUBECONFIG": str(work / "kubeconfig")}
+    c = Cluster(name, env, "", "")
+    c.make("kind-down")  # a cluster left by an interrupted run
+    c.make("kind-up", f"KIND_CONFIG={work / 'config.yaml'}")
+    c.vote_url = f"http://{_published(c.node, 31000)}"
+    c.result_url = f"http://{_published(c.node, 31001)}"
+    c.make("kind-load", "deploy")
+    yield c
+    if os.environ.get("KIND_KEEP"):
+        return
+    c.make("undeploy")
+    c.make("kind-down")
+    left = docker("ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={name}", "--format", "{{.Names}}")
+    assert left.strip() == "", f"kind-down left containers behind: {left}"

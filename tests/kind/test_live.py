@@ -1,91 +1,50 @@
-"""Live tests against a real kind cluster (pytest -m kind).
+"""Live tests against a real kind cluster (pytest -m kind), made by ``conftest.cluster``.
 
-They create or reuse the kind cluster ``voting-app`` (kind/config.yaml), build
-and load the images (``make kind-load``), apply k8s-specifications/ and then
-vote through the NodePorts published on localhost:31000 / localhost:31001.
-
-Where kind, kubectl or docker is missing the whole module is skipped with one
-reason; with REQUIRE_KIND=1 (the CI job "kind") that is an error instead.
+Votes go in through NodePort 31000 and totals come out through NodePort 31001, with the
+same scenario code as the compose end-to-end test.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+import requests
+from kubernetes import client, config
+from kubernetes.stream import stream
 
-# building and loading images in the first test's setup can outlast the default per-test timeout
-pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
+from loadgen.voters import fetch_totals
+from tests.support import scenario
+from tooling.waiting import eventually
 
-_MISSING = [tool for tool in ("kind", "kubectl", "docker") if shutil.which(tool) is None]
-if _MISSING:
-    _REASON = (
-        f"{'/'.join(_MISSING)} not installed: live Kubernetes tests need a kind cluster "
-        "(see docs/kubernetes.md, CI job kind)"
-    )
-    if os.environ.get("REQUIRE_KIND"):
-        raise RuntimeError(f"REQUIRE_KIND is set but {_REASON}")
-    pytest.skip(_REASON, allow_module_level=True)
+from .conftest import NS, Cluster
 
-from kubernetes import client, config  # noqa: E402
-from kubernetes.stream import stream  # noqa: E402
+pytestmark = [pytest.mark.kind, pytest.mark.timeout(3600)]
 
-from tests.support import scenario  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = os.environ.get("KIND_CLUSTER", "voting-app")
-CONTEXT = f"kind-{CLUSTER}"
-NS = "vote"
-VOTE_URL = "http://localhost:31000"
-RESULT_URL = "http://localhost:31001"
 APPS = {"vote", "worker", "result", "redis", "db"}
-TIMEOUT = float(os.environ.get("KIND_TIMEOUT", "300"))
-
-
-def run(*cmd: str, timeout: float = 900) -> str:
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, (
-        f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    )
-    return done.stdout
-
-
-def wait_until(what: str, predicate, timeout: float = TIMEOUT, interval: float = 2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except client.ApiException as exc:  # e.g. a pod that vanished between list and read
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last})")
-
-
-# --------------------------------------------------------------------------
-# fixtures
+TIMEOUT = 300
 
 
 @pytest.fixture(scope="module")
-def k8s():
-    if CLUSTER not in run("kind", "get", "clusters").split():
-        run("kind", "create", "cluster", "--name", CLUSTER, "--config", "kind/config.yaml", "--wait", "180s")
-    run("make", "kind-load", f"KIND_CLUSTER={CLUSTER}", timeout=1800)
-    run("kubectl", "--context", CONTEXT, "apply", "-f", "k8s-specifications")
-    config.load_kube_config(context=CONTEXT)
-    api = {"core": client.CoreV1Api(), "apps": client.AppsV1Api(), "discovery": client.DiscoveryV1Api()}
+def k8s(cluster: Cluster) -> dict:
+    api_client = config.new_client_from_config(config_file=cluster.env["KUBECONFIG"], context=f"kind-{cluster.name}")
+    api = {
+        "core": client.CoreV1Api(api_client),
+        "apps": client.AppsV1Api(api_client),
+        "discovery": client.DiscoveryV1Api(api_client),
+    }
     wait_all_available(api)
-    scenario.wait_http_ok(f"{VOTE_URL}/readyz", TIMEOUT)
-    scenario.wait_http_ok(f"{RESULT_URL}/readyz", TIMEOUT)
+    scenario.wait_http_ok(f"{cluster.vote_url}/readyz", TIMEOUT)
+    scenario.wait_http_ok(f"{cluster.result_url}/readyz", TIMEOUT)
     return api
+
+
+def until(what: str, check, timeout: float = TIMEOUT):
+    return eventually(check, timeout, what, 1, (client.ApiException,))
 
 
 def deployments(api) -> dict:
@@ -108,16 +67,20 @@ def wait_all_available(api) -> dict:
         deps = deployments(api)
         return deps if set(deps) == APPS and all(is_available(d) for d in deps.values()) else None
 
-    return wait_until("every Deployment in namespace vote to be available", check)
+    return until("every Deployment in namespace vote to be available", check)
+
+
+def pods(api, app: str) -> list:
+    return [
+        p
+        for p in api["core"].list_namespaced_pod(NS, label_selector=f"app={app}").items
+        if p.metadata.deletion_timestamp is None
+    ]
 
 
 def ready_pods(api, app: str) -> list:
-    pods = api["core"].list_namespaced_pod(NS, label_selector=f"app={app}").items
     return [
-        p
-        for p in pods
-        if p.metadata.deletion_timestamp is None
-        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        p for p in pods(api, app) if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
     ]
 
 
@@ -135,16 +98,22 @@ def ready_endpoints(api, service: str) -> list[str]:
     ]
 
 
+def n_endpoints(api, service: str, n: int) -> list[str] | None:
+    names = ready_endpoints(api, service)
+    return names if len(names) == n else None
+
+
 def scale(api, name: str, replicas: int) -> None:
     api["apps"].patch_namespaced_deployment_scale(name, NS, {"spec": {"replicas": replicas}})
 
 
-def exec_in(api, pod: str, container: str, command: list[str]) -> str:
+def exec_in(api, app: str, command: list[str]) -> str:
+    pod = ready_pods(api, app)[0].metadata.name
     return stream(
         api["core"].connect_get_namespaced_pod_exec,
         pod,
         NS,
-        container=container,
+        container=app,
         command=command,
         stderr=True,
         stdin=False,
@@ -153,112 +122,129 @@ def exec_in(api, pod: str, container: str, command: list[str]) -> str:
     )
 
 
-def fetch_results_when_up(timeout: float = TIMEOUT) -> dict:
-    def check():
-        try:
-            return scenario.fetch_results(RESULT_URL)
-        except Exception:  # result may still be reconnecting to a new db pod
-            return None
+def python_in(api, app: str, code: str) -> object:
+    """Run Python in a pod of ``app`` (every app image has it); returns its last line as JSON."""
+    out = exec_in(api, app, ["python", "-c", code])
+    return json.loads(out.strip().splitlines()[-1])
 
-    return wait_until("result's /api/results", check, timeout)
+
+def results_when_up(cluster: Cluster) -> dict:
+    return eventually(
+        lambda: fetch_totals(cluster.result_url), TIMEOUT, "result's /api/results", 1, (requests.RequestException,)
+    )
+
+
+def delete_pods_and_wait(api, app: str) -> None:
+    old = {p.metadata.name for p in pods(api, app)}
+    assert old, f"no {app} pod"
+    for name in old:
+        api["core"].delete_namespaced_pod(name, NS)
+    until(
+        f"a new ready {app} pod",
+        lambda: (new := ready_pods(api, app)) and all(p.metadata.name not in old for p in new) and new,
+    )
 
 
 # --------------------------------------------------------------------------
-# tests
+# the app as the walkthrough describes it
 
 
-def test_all_deployments_available_and_services_as_in_the_article(k8s):
+def test_all_deployments_available_and_services_as_specified(k8s):
     deps = wait_all_available(k8s)
     assert set(deps) == APPS
     svcs = {s.metadata.name: s for s in k8s["core"].list_namespaced_service(NS).items}
     assert set(svcs) == {"vote", "result", "redis", "db"}  # worker has no Service
-    assert (svcs["vote"].spec.type, svcs["vote"].spec.ports[0].port, svcs["vote"].spec.ports[0].node_port) == (
-        "NodePort",
-        5000,
-        31000,
-    )
-    assert (svcs["result"].spec.type, svcs["result"].spec.ports[0].port, svcs["result"].spec.ports[0].node_port) == (
-        "NodePort",
-        5001,
-        31001,
-    )
+    ports = {name: (s.spec.type, s.spec.ports[0].port, s.spec.ports[0].node_port) for name, s in svcs.items()}
+    assert ports["vote"] == ("NodePort", 5000, 31000)
+    assert ports["result"] == ("NodePort", 5001, 31001)
     assert svcs["db"].spec.type == svcs["redis"].spec.type == "ClusterIP"
 
 
-def test_vote_on_31000_appears_on_31001(k8s):
-    outcome = scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=30, changers=10, timeout=120)
-    assert outcome["seen"]["total"] == outcome["expected"]["total"]
+def test_vote_through_31000_counted_exactly_through_31001(k8s, cluster):
+    outcome = scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=30, changers=10, timeout=120)
+    assert outcome["seen"] == outcome["expected"]
 
 
-def test_db_resolves_via_cluster_dns_to_db_vote_svc_cluster_local(k8s):
-    pod = ready_pods(k8s, "vote")[0].metadata.name
+def test_coredns_resolves_db_and_redis_by_short_and_full_name(k8s):
     code = (
-        "import json, socket; print(json.dumps([socket.gethostbyname('db'), "
-        "socket.gethostbyname('db.vote.svc.cluster.local'), socket.getfqdn('db')]))"
+        "import json, socket; print(json.dumps({n: [socket.gethostbyname(n), "
+        "socket.gethostbyname(n + '.vote.svc.cluster.local')] for n in ('db', 'redis')}))"
     )
-    out = exec_in(k8s, pod, "vote", ["python", "-c", code])
-    short_ip, fqdn_ip, fqdn = json.loads(out.strip().splitlines()[-1])
-    cluster_ip = k8s["core"].read_namespaced_service("db", NS).spec.cluster_ip
-    assert short_ip == fqdn_ip == cluster_ip
-    assert fqdn == "db.vote.svc.cluster.local"
+    seen = python_in(k8s, "worker", code)
+    for name in ("db", "redis"):
+        cluster_ip = k8s["core"].read_namespaced_service(name, NS).spec.cluster_ip
+        assert seen[name] == [cluster_ip, cluster_ip], f"{name}: {seen[name]} != Service ClusterIP {cluster_ip}"
 
 
-def test_scale_vote_to_5_gives_5_ready_endpoints_and_several_hostnames(k8s):
+def test_scale_vote_to_5_gives_5_ready_endpoints_and_answers_from_several_pods(k8s, cluster):
     try:
         scale(k8s, "vote", 5)
-        names = wait_until("5 ready endpoints of Service vote", lambda: _n_endpoints(k8s, "vote", 5))
+        names = until("5 ready endpoints of Service vote", lambda: n_endpoints(k8s, "vote", 5))
         assert len(set(names)) == 5
-        hosts = scenario.served_by(VOTE_URL, 60)
+        hosts = scenario.served_by(cluster.vote_url, 60)
         assert len(hosts) > 1, f"60 fresh connections all served by {hosts}"
         assert hosts <= set(names), f"pages served by {hosts}, endpoints are {names}"
-        scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=20, changers=5, timeout=120)
+        scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=20, changers=5, timeout=120)
     finally:
         scale(k8s, "vote", 1)
-        wait_until("vote back to 1 ready endpoint", lambda: _n_endpoints(k8s, "vote", 1))
+        until("vote back to 1 ready endpoint", lambda: n_endpoints(k8s, "vote", 1))
         wait_all_available(k8s)
 
 
-def _n_endpoints(k8s, service: str, n: int) -> list[str] | None:
-    names = ready_endpoints(k8s, service)
-    return names if len(names) == n else None
+# --------------------------------------------------------------------------
+# nothing acknowledged is lost
 
 
-def _delete_pods_and_wait(k8s, app: str) -> None:
-    old = {p.metadata.name for p in k8s["core"].list_namespaced_pod(NS, label_selector=f"app={app}").items}
-    assert old, f"no {app} pod"
-    for name in old:
-        k8s["core"].delete_namespaced_pod(name, NS)
-    wait_until(
-        f"a new ready {app} pod",
-        lambda: (new := ready_pods(k8s, app)) and all(p.metadata.name not in old for p in new) and new,
-    )
-
-
-def test_deleting_db_and_worker_pods_loses_no_vote(k8s):
-    scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=20, changers=5, timeout=120)
-    before = fetch_results_when_up()
+def test_deleting_db_and_worker_pods_keeps_every_vote(k8s, cluster):
+    """The db pod's replacement opens the same PersistentVolume: every vote is still there."""
+    scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=20, changers=5, timeout=120)
+    before = results_when_up(cluster)
+    old_db_uid = pods(k8s, "db")[0].metadata.uid
     for app in ("db", "worker"):
-        _delete_pods_and_wait(k8s, app)
+        delete_pods_and_wait(k8s, app)
     wait_all_available(k8s)
-    assert fetch_results_when_up() == before
-    scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=20, changers=5, timeout=180)
+    assert pods(k8s, "db")[0].metadata.uid != old_db_uid
+    assert results_when_up(cluster) == before
+    scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=20, changers=5, timeout=180)
 
 
-def test_deleting_the_redis_pod_loses_no_acknowledged_vote(k8s):
-    before = fetch_results_when_up()
-    scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=10, changers=2, timeout=120)
-    _delete_pods_and_wait(k8s, "redis")
+def test_deleting_the_redis_pod_loses_no_acknowledged_vote(k8s, cluster):
+    scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=10, changers=2, timeout=120)
+    delete_pods_and_wait(k8s, "redis")
     wait_all_available(k8s)
-    scenario.wait_http_ok(f"{VOTE_URL}/readyz", TIMEOUT)
-    after = scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=10, changers=2, timeout=180)
-    assert after["expected"]["total"] > before["total"]
+    scenario.wait_http_ok(f"{cluster.vote_url}/readyz", TIMEOUT)
+    outcome = scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=10, changers=2, timeout=180)
+    assert outcome["seen"] == outcome["expected"]
 
 
-def test_rolling_update_of_vote_loses_no_acknowledged_vote(k8s):
+def test_worker_sigkilled_in_the_cluster_loses_and_double_counts_nothing(k8s, cluster):
+    """SIGKILL the worker's container (from the node, as the OOM killer would) while votes stream in."""
+    pod = ready_pods(k8s, "worker")[0]
+    restarts = pod.status.container_statuses[0].restart_count
+    container_id = pod.status.container_statuses[0].container_id.split("://", 1)[1]
+    outcome: dict = {}
+
+    def vote() -> None:
+        outcome.update(
+            scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=150, changers=50, timeout=180)
+        )
+
+    voting = threading.Thread(target=vote)
+    voting.start()
+    time.sleep(1)  # let the stream start: the kill lands while votes arrive
+    cluster.node_exec("ctr", "--namespace=k8s.io", "tasks", "kill", "--signal", "SIGKILL", container_id)
+    voting.join(timeout=300)
+    assert outcome, "the voting scenario did not finish"
+    assert outcome["seen"] == outcome["expected"]
+    after = k8s["core"].read_namespaced_pod(pod.metadata.name, NS)
+    assert after.status.container_statuses[0].restart_count > restarts, "the worker was not killed"
+
+
+def test_rolling_update_of_vote_loses_no_acknowledged_vote(k8s, cluster):
     """Vote continuously while vote's pods are replaced; every acknowledged vote must be counted."""
     scale(k8s, "vote", 2)
     try:
-        wait_until("2 ready vote endpoints", lambda: _n_endpoints(k8s, "vote", 2))
+        until("2 ready vote endpoints", lambda: n_endpoints(k8s, "vote", 2))
         now = datetime.now(UTC).isoformat()
         k8s["apps"].patch_namespaced_deployment(
             "vote",
@@ -267,15 +253,18 @@ def test_rolling_update_of_vote_loses_no_acknowledged_vote(k8s):
         )
         rounds, deadline = 0, time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
-            scenario.run_voting_scenario(VOTE_URL, RESULT_URL, voters=10, changers=3, timeout=120)
+            outcome = scenario.run_voting_scenario(
+                cluster.vote_url, cluster.result_url, voters=10, changers=3, timeout=120
+            )
+            assert outcome["seen"] == outcome["expected"]
             rounds += 1
             dep = k8s["apps"].read_namespaced_deployment("vote", NS)
-            old = [
+            terminating = [
                 p
                 for p in k8s["core"].list_namespaced_pod(NS, label_selector="app=vote").items
                 if p.metadata.deletion_timestamp is not None
             ]
-            if is_available(dep) and not old:
+            if is_available(dep) and not terminating:
                 break
         else:
             raise AssertionError("rollout of vote did not finish")
@@ -283,3 +272,81 @@ def test_rolling_update_of_vote_loses_no_acknowledged_vote(k8s):
     finally:
         scale(k8s, "vote", 1)
         wait_all_available(k8s)
+
+
+# --------------------------------------------------------------------------
+# the cluster enforces what the manifests ask
+
+
+CONNECT = (
+    "import json, socket\n"
+    "def reach(host, port):\n"
+    "    try:\n"
+    "        socket.create_connection((host, port), timeout=3).close()\n"
+    "        return 'connected'\n"
+    "    except OSError as exc:\n"
+    "        return type(exc).__name__\n"
+    "print(json.dumps({t: reach(*t.split(':')) for t in TARGETS}))\n"
+)
+
+
+def reachability(api, app: str, targets: list[str]) -> dict[str, str]:
+    return python_in(api, app, f"TARGETS = {targets!r}\n{CONNECT}")
+
+
+def test_network_policy_refuses_vote_to_db_and_allows_the_declared_flows(k8s):
+    from_vote = reachability(k8s, "vote", ["db:5432", "redis:6379"])
+    assert from_vote["redis:6379"] == "connected"
+    assert from_vote["db:5432"] != "connected", "vote reached db:5432: NetworkPolicy is not enforced"
+    from_worker = reachability(k8s, "worker", ["db:5432", "redis:6379"])
+    assert from_worker == {"db:5432": "connected", "redis:6379": "connected"}  # and DNS resolved both names
+    from_result = reachability(k8s, "result", ["db:5432", "redis:6379"])
+    assert from_result["db:5432"] == "connected"
+    assert from_result["redis:6379"] != "connected", "result reached redis:6379: NetworkPolicy is not enforced"
+
+
+def test_pod_security_rejects_a_privileged_pod_in_namespace_vote(k8s):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "privileged-probe", "namespace": NS},
+        "spec": {
+            "containers": [{"name": "c", "image": "votingapp/vote:0.1.0", "securityContext": {"privileged": True}}]
+        },
+    }
+    with pytest.raises(client.ApiException) as refused:
+        k8s["core"].create_namespaced_pod(NS, pod)
+    assert refused.value.status == 403
+    assert "violates PodSecurity" in refused.value.body
+
+
+# --------------------------------------------------------------------------
+# a redeploy runs the new code
+
+
+def test_make_deploy_restarts_what_runs_an_older_image(k8s, cluster):
+    """Load a changed vote image under the same tag: ``make deploy`` rolls vote onto it."""
+    image = "votingapp/vote:0.1.0"
+    original = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Id}}", image], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    changed = subprocess.run(
+        ["docker", "build", "-q", "-t", image, "--label", f"redeploy-test={time.time()}", "-"],
+        input=f"FROM {image}\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert changed != original
+    try:
+        cluster.make("kind-load-images", f"KIND_LOAD_IMAGES={image}")
+        cluster.make("deploy")
+        running = {
+            s.image_id.rsplit("@", 1)[-1] for p in ready_pods(k8s, "vote") for s in p.status.container_statuses or []
+        }
+        assert running == {changed}, f"vote runs {running}, the loaded image is {changed}"
+    finally:
+        subprocess.run(["docker", "tag", original, image], check=True)
+        cluster.make("kind-load-images", f"KIND_LOAD_IMAGES={image}")
+        cluster.make("deploy")
+    wait_all_available(k8s)
