@@ -1,24 +1,35 @@
 """Gunicorn settings shared by vote and result (``gunicorn -c python:voting_common.gunicorn_conf``).
 
-Tunable from the environment: PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_WORKER_CLASS,
-GUNICORN_WORKER_CONNECTIONS, ACCESS_LOG. SIGTERM lets in-flight requests finish (graceful_timeout).
+Tunable from the environment through ``GunicornSettings`` (PORT, METRICS_PORT, WEB_CONCURRENCY,
+GUNICORN_THREADS, GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS, GRACEFUL_TIMEOUT, ACCESS_LOG,
+LOG_LEVEL). SIGTERM lets in-flight requests finish (graceful_timeout). Gunicorn's own lines (its
+error log and the access log) are logfmt, like the app's.
 """
 
+import logging
 import os
 import shutil
 import tempfile
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "2000"))
-graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "20"))
+from gunicorn.glogging import Logger
+
+from voting_common.logs import LogfmtFormatter
+from voting_common.settings import GunicornSettings
+
+settings = GunicornSettings()
+
+bind = f"0.0.0.0:{settings.port}"
+workers = settings.web_concurrency
+threads = settings.gunicorn_threads
+worker_class = settings.gunicorn_worker_class
+worker_connections = settings.gunicorn_worker_connections
+graceful_timeout = settings.graceful_timeout
 timeout = 30
 keepalive = 5
+loglevel = settings.log_level.lower()
 errorlog = "-"
-accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "yes"} else None
-access_log_format = 'access method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'
+accesslog = "-" if settings.access_log else None
+logger_class = "voting_common.gunicorn_conf.LogfmtLogger"
 # No gunicornc control socket: nothing uses it, and under a read-only root filesystem its default
 # place ($HOME/.gunicorn) cannot be created, which gunicorn would log as an error on every start.
 control_socket_disable = True
@@ -26,8 +37,30 @@ control_socket_disable = True
 # Metrics from all workers are merged through files in this folder (prometheus-client multiprocess
 # mode). It must be set before any worker imports prometheus_client.
 _metrics_dir = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"metrics-{bind.rsplit(':', 1)[1]}")
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"metrics-{settings.port}")
 )
+
+
+class LogfmtLogger(Logger):
+    """Gunicorn's logger with the app's line format; one access line per request as fields."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(LogfmtFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        fields = {
+            "method": req.method,
+            "path": req.path,
+            "status": resp.status_code if resp.status_code is not None else "-",
+            "bytes": getattr(resp, "sent", None) or 0,
+            "ms": int(request_time.total_seconds() * 1000),
+        }
+        self.access_log.log(logging.INFO, "access", extra={"fields": fields})
 
 
 def on_starting(server):

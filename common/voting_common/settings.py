@@ -42,3 +42,15 @@ class OptionLabels(BaseServiceSettings):
 
     def labels(self) -> dict[str, str]:
         return {"a": self.option_a, "b": self.option_b}
+
+
+class GunicornSettings(BaseServiceSettings):
+    """How gunicorn serves vote and result (read by ``voting_common.gunicorn_conf``)."""
+
+    port: int = Field(default=8080, ge=0, le=65535, description="the pages and the API (0: any free port)")
+    web_concurrency: int = Field(default=2, ge=1, description="worker processes")
+    gunicorn_threads: int = Field(default=8, ge=1, description="threads per process (gthread)")
+    gunicorn_worker_class: str = "gthread"
+    gunicorn_worker_connections: int = Field(default=2000, ge=1, description="connections per gevent worker")
+    graceful_timeout: int = Field(default=20, ge=1, description="seconds in-flight requests get on SIGTERM")
+    access_log: bool = False
