@@ -7,6 +7,7 @@ import random
 import time
 
 from loadgen.voters import VotePlan, voter_id
+from voting_common.contract import DEAD_LETTER_STREAM, GROUP, STREAM, encode
 
 from .stack import BenchStack
 
@@ -33,7 +34,7 @@ def fill(client, votes: list[tuple[str, str]]) -> list[tuple[str, str, int, int]
         chunk = votes[start : start + FILL_CHUNK]
         with client.pipeline(transaction=False) as pipe:
             for voter, option in chunk:
-                pipe.xadd("votes", {"voter": voter, "vote": option})
+                pipe.xadd(STREAM, encode(voter, option))
             ids = pipe.execute()
         for (voter, option), entry_id in zip(chunk, ids, strict=True):
             ms, _, seq = entry_id.decode().partition("-")
@@ -53,8 +54,8 @@ def wait_drained(client, timeout_s: float) -> float:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with client.pipeline(transaction=False) as pipe:
-            pipe.xlen("votes")
-            pipe.xpending("votes", "workers")
+            pipe.xlen(STREAM)
+            pipe.xpending(STREAM, GROUP)
             length, pending = pipe.execute()
         if length == 0 and pending["pending"] == 0:
             return time.monotonic()
@@ -72,7 +73,7 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> tuple
         stack.pause("worker")
         try:
             reset_tables(pg)
-            client.delete("votes:dead")
+            client.delete(DEAD_LETTER_STREAM)
             rows = fill(client, votes)
         finally:
             cpu_before = {name: stack.cpu_ns(name) for name in ("worker", "redis", "db")}

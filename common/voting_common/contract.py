@@ -15,6 +15,9 @@ from typing import TypeGuard
 STREAM = "votes"
 GROUP = "workers"
 DEAD_LETTER_STREAM = "votes:dead"
+# The two fields of a vote entry.
+VOTER_FIELD = "voter"
+VOTE_FIELD = "vote"
 
 OPTIONS: tuple[str, ...] = ("a", "b")
 VOTER_ID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
@@ -45,7 +48,7 @@ def encode(voter_id: str, option: str) -> dict[str, str]:
         raise InvalidMessage("voter id must be 32 lowercase hex characters", "bad_voter_id")
     if not is_option(option):
         raise InvalidMessage(f"vote must be one of {', '.join(OPTIONS)}", "bad_option")
-    return {"voter": voter_id, "vote": option}
+    return {VOTER_FIELD: voter_id, VOTE_FIELD: option}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +81,13 @@ def decode(entry_id: str | bytes, raw: Mapping[bytes, bytes] | Mapping[str, str]
     Takes raw bytes as read from Redis so that a non-UTF-8 entry is dead-lettered, not fatal.
     """
     fields = {_text(k): _text(v) for k, v in raw.items()}
-    extra = set(fields) - {"voter", "vote"}
+    extra = set(fields) - {VOTER_FIELD, VOTE_FIELD}
     if extra:
         raise InvalidMessage(f"unexpected fields: {', '.join(sorted(extra))[:200]}", "unexpected_fields")
-    voter_id = fields.get("voter")
-    option = fields.get("vote")
+    voter_id = fields.get(VOTER_FIELD)
+    option = fields.get(VOTE_FIELD)
     if voter_id is None or option is None:
-        raise InvalidMessage("missing field 'voter' or 'vote'", "missing_field")
+        raise InvalidMessage(f"missing field {VOTER_FIELD!r} or {VOTE_FIELD!r}", "missing_field")
     if not is_voter_id(voter_id):
         raise InvalidMessage("voter id must be 32 lowercase hex characters", "bad_voter_id")
     if not is_option(option):

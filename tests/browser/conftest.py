@@ -16,6 +16,7 @@ import pytest
 from tooling import ROOT
 from tooling.compose import ComposeStack, project_name
 from tooling.waiting import eventually
+from voting_common.contract import STREAM
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -79,7 +80,7 @@ def no_votes(stack):
     """No vote counted anywhere: the stream drained, then the votes and the tally emptied."""
 
     def stream_empty() -> bool:
-        out = stack.compose("exec", "-T", "redis", "redis-cli", "XLEN", "votes", timeout=30).stdout
+        out = stack.compose("exec", "-T", "redis", "redis-cli", "XLEN", STREAM, timeout=30).stdout
         return out.strip() == "0"
 
     eventually(stream_empty, 60, "an empty vote stream", 0.2)

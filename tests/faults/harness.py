@@ -25,6 +25,7 @@ from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_
 from tooling import ROOT
 from tooling.compose import ComposeStack
 from tooling.waiting import eventually
+from voting_common.contract import GROUP, STREAM
 
 OPTIONS = ("a", "b")
 # Failed vote requests that count as "a clear error": a 503 with a message, or no connection at all.
@@ -57,15 +58,15 @@ class FaultStack(ComposeStack):
 
     def pending_by_consumer(self) -> dict[str, int]:
         """Unacknowledged entries per worker (consumer name = container hostname)."""
-        lines = self.redis_cli("XPENDING", "votes", "workers").splitlines()
+        lines = self.redis_cli("XPENDING", STREAM, GROUP).splitlines()
         # Reply: count, smallest id, greatest id, then consumer / count pairs.
         pairs = lines[3:]
         return {pairs[i]: int(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
 
     def stream_depth(self) -> tuple[int, int]:
         """(entries left in the stream, entries delivered but unacknowledged)."""
-        length = int(self.redis_cli("XLEN", "votes") or 0)
-        pending = self.redis_cli("XPENDING", "votes", "workers").splitlines()
+        length = int(self.redis_cli("XLEN", STREAM) or 0)
+        pending = self.redis_cli("XPENDING", STREAM, GROUP).splitlines()
         return length, int(pending[0]) if pending else 0
 
     def worker_metrics(self, index: int = 1) -> str:

@@ -8,6 +8,7 @@ import requests
 from loadgen.voters import VotePlan, voter_id
 from tests.faults.harness import Stream, docker, measure, metric_by_label
 from tooling.waiting import eventually
+from voting_common.contract import DEAD_LETTER_STREAM, STREAM, VOTE_FIELD, VOTER_FIELD
 
 pytestmark = pytest.mark.faults
 
@@ -61,15 +62,15 @@ def _results_error(stack) -> str:
 def test_poison_messages_are_dead_lettered_with_their_reason_and_the_worker_keeps_going(stack):
     [worker] = stack.container_ids("worker")
     started_at = docker("inspect", "-f", "{{.State.StartedAt}}", worker)
-    dead_before = int(stack.redis_cli("XLEN", "votes:dead") or 0)
+    dead_before = int(stack.redis_cli("XLEN", DEAD_LETTER_STREAM) or 0)
     metrics_before = metric_by_label(stack.worker_metrics(), "worker_dead_letters_total", "reason")
     good = voter_id(0xFA030002, 99_999)  # a well-formed voter no plan uses
     poison = {
-        "bad_voter_id": (("voter", "not-a-voter", "vote", "a"), None),
-        "bad_option": (("voter", good, "vote", "c"), None),
-        "unexpected_fields": (("voter", good, "vote", "a", "admin", "1"), None),
-        "missing_field": (("vote", "a"), None),
-        "not_utf8": (("voter", good, "vote"), "\\377\\376"),  # the last field's value: bytes 0xff 0xfe
+        "bad_voter_id": ((VOTER_FIELD, "not-a-voter", VOTE_FIELD, "a"), None),
+        "bad_option": ((VOTER_FIELD, good, VOTE_FIELD, "c"), None),
+        "unexpected_fields": ((VOTER_FIELD, good, VOTE_FIELD, "a", "admin", "1"), None),
+        "missing_field": ((VOTE_FIELD, "a"), None),
+        "not_utf8": ((VOTER_FIELD, good, VOTE_FIELD), "\\377\\376"),  # the last field's value: bytes 0xff 0xfe
     }
     injected: dict[str, str] = {}
 
@@ -77,7 +78,7 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_worker_keep
         stream.wait_progress(0.4)
         assert stream.running
         for reason, (fields, raw) in poison.items():
-            injected[reason] = stack.redis_cli("XADD", "votes", "*", *fields, stdin=raw)
+            injected[reason] = stack.redis_cli("XADD", STREAM, "*", *fields, stdin=raw)
 
     result, outcome, _ = measure(
         stack,
@@ -90,19 +91,19 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_worker_keep
     result.check()
     assert not outcome.errors
     # Every poison entry is in the dead-letter stream, with its reason and its original fields.
-    dead = _dead_letters(stack.redis_cli("XRANGE", "votes:dead", "-", "+"))
+    dead = _dead_letters(stack.redis_cli("XRANGE", DEAD_LETTER_STREAM, "-", "+"))
     assert len(dead) == dead_before + len(poison)
     by_source = {d["source_id"]: d for d in dead}
     reasons = {
         "bad_voter_id": "voter id must be 32 lowercase hex characters",
         "bad_option": "unknown option 'c'",
         "unexpected_fields": "unexpected fields: admin",
-        "missing_field": "missing field 'voter' or 'vote'",
+        "missing_field": f"missing field {VOTER_FIELD!r} or {VOTE_FIELD!r}",
         "not_utf8": "field is not UTF-8",
     }
     for code, entry_id in injected.items():
         assert by_source[entry_id]["reason"] == reasons[code], (code, by_source[entry_id])
-    assert by_source[injected["bad_option"]]["field:vote"] == "c"
+    assert by_source[injected["bad_option"]][f"field:{VOTE_FIELD}"] == "c"
     # ... visible in the worker's log and metrics, and the worker never stopped.
     log = stack.service_logs("worker")
     for entry_id in injected.values():
