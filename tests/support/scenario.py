@@ -22,10 +22,6 @@ def wait_http_ok(url: str, timeout: float = 60) -> None:
     )
 
 
-def fetch_results(result_url: str) -> dict[str, int]:
-    return fetch_totals(result_url)
-
-
 def cast(session: requests.Session, vote_url: str, option: str) -> requests.Response:
     """One form vote as a browser sends it; returns the 303 response (not followed)."""
     response = session.post(f"{vote_url}/", data={"vote": option}, allow_redirects=False, timeout=10)
