@@ -1,4 +1,4 @@
-"""Flask pieces shared by the vote and result services: health, metrics, errors, hostname."""
+"""Flask pieces shared by the vote and result services: health, metrics, errors, hostname, headers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from werkzeug.exceptions import HTTPException
 
-from . import logs
+from . import logs, security
 from .health import HOSTNAME, health_reply
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,10 @@ def error_response(status: int, message: str):
 
 
 def init_app(app: Flask, service: str, ready: ReadinessCheck, log_level: str) -> None:
-    """Install what every web service has: logging, health and metrics routes, errors, X-Served-By."""
+    """Install what every web service has: logging, health and metrics routes, errors, X-Served-By,
+    security headers."""
     logs.configure(log_level)
+    security.install(app)
     app.register_blueprint(health_blueprint(service, ready))
     # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
     # The layout both pages extend (templates/layout.html) comes along with it.

@@ -71,7 +71,7 @@ def stream():
     return Response(
         stream_with_context(events()),
         mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"X-Accel-Buffering": "no"},  # Cache-Control: no-store, as every dynamic response
     )
 
 

@@ -92,11 +92,13 @@ def no_votes(stack):
 def person(browser, stack):
     """Opens a page in a new browser context: each person has their own cookies, so is one voter.
 
-    Fails the test on any uncaught JavaScript error and on any request that leaves the app
-    (the pages must work offline: no CDN, font or script from elsewhere).
+    Fails the test on any uncaught JavaScript error, on anything the Content-Security-Policy
+    refused (a console error in Chromium) and on any request that leaves the app (the pages must
+    work offline: no CDN, font or script from elsewhere).
     """
     contexts = []
     errors: list[str] = []
+    refused: list[str] = []
     foreign: list[str] = []
     origins = (stack.vote_url + "/", stack.result_url + "/")
 
@@ -112,12 +114,17 @@ def person(browser, stack):
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
         page.on("request", lambda req: req.url.startswith(origins) or foreign.append(req.url))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error" and "Content Security Policy" in msg.text and refused.append(msg.text),
+        )
         return page
 
     yield new_page
     for context in contexts:
         context.close()
     assert not errors, f"uncaught JavaScript errors: {errors}"
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
     assert not foreign, f"requests outside the app (the pages must work offline): {foreign}"
 
 

@@ -12,6 +12,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tooling.waiting import eventually
+
 from .conftest import DESKTOP, PHONE, screenshot
 from .pages import (
     CONNECTION_LOST,
@@ -100,6 +102,31 @@ def test_without_javascript_the_form_votes_and_the_result_page_refreshes_itself(
     expect(voter.locator("#vote-a")).to_have_attribute("aria-pressed", "true")
     # Without JavaScript the result page reloads itself every 5 seconds (<noscript> refresh).
     expect_counts(results, a + 1, b, timeout=15_000)
+
+
+def test_pages_are_served_under_a_strict_policy_and_the_bars_show_without_javascript(stack, person):
+    """No inline script or style is admitted; the result page's bars, drawn before any script runs,
+    come from a style block the policy admits by its hash (the fixture fails on any refusal)."""
+    vote_over_http(stack.vote_url, "a")
+    eventually(lambda: requests.get(f"{stack.result_url}/api/results", timeout=5).json()["total"], 30, "a vote")
+    for url in (stack.vote_url, stack.result_url):
+        page = person(javascript=False)
+        policy = page.goto(url).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, policy
+        assert "unsafe-inline" not in policy and "script-src 'self';" in policy, policy
+    # One snapshot of the page (it reloads itself every 5 s): counts and bar widths together.
+    shown = page.evaluate(
+        """() => ({
+          votes: ["votes-a", "votes-b", "total"].map(id => Number(document.getElementById(id).textContent)),
+          bars: ["bar-a", "bar-b"].map(id => document.getElementById(id).getBoundingClientRect().width),
+          track: document.getElementById("split").getBoundingClientRect().width,
+        })"""
+    )
+    a, b, total = shown["votes"]
+    assert total == a + b > 0, shown
+    for votes, width in zip((a, b), shown["bars"], strict=True):
+        # The widths are written to 0.1 %; anything else means the style block was refused.
+        assert abs(width / shown["track"] - votes / total) <= 0.002, shown
 
 
 def test_keyboard_alone_can_vote(stack, person):

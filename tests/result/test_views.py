@@ -1,4 +1,7 @@
+import base64
+import hashlib
 import json
+import re
 
 import pytest
 
@@ -33,8 +36,15 @@ def test_api_and_page_show_counts_and_percentages(app, pg_conn):
         "total": 4,
         "state": "ok",
     }
-    page = client.get("/").get_data(as_text=True)
+    response = client.get("/")
+    page = response.get_data(as_text=True)
     assert "75.0%" in page and "25.0%" in page and 'id="total">4<' in page
+    # The bars before JavaScript runs: a style block the Content-Security-Policy admits by its hash.
+    css = re.search(r"<style>(.*?)</style>", page).group(1)
+    assert css == "#bar-a{width:75.0%}#bar-b{width:25.0%}"
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"style-src 'self' 'sha256-{digest}';" in response.headers["Content-Security-Policy"]
+    assert "style=" not in page
 
 
 def test_stream_sends_the_current_results_then_each_change(app, pg_conn):
