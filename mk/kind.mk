@@ -96,8 +96,11 @@ deploy: ## apply k8s-specifications (the demo Secret only if none exists), resta
 undeploy: ## delete everything applied by deploy (the namespace and its volumes too)
 	@$(WITH_TOOLS); kubectl delete -f '$(K8S_DIR)' --ignore-not-found --wait=true
 
-kind-down: ## delete the kind cluster
-	@$(WITH_TOOLS); kind delete cluster --name '$(KIND_CLUSTER)'
+kind-down: ## delete the kind cluster (and kind's Docker network once no cluster is left)
+	@set -e; $(WITH_TOOLS); kind delete cluster --name '$(KIND_CLUSTER)'; \
+	if [ -z "$$(kind get clusters 2>/dev/null)" ] && docker network inspect kind >/dev/null 2>&1; then \
+		docker network rm kind >/dev/null && echo "removed Docker network kind"; \
+	fi
 
 minikube-load: images ## build the images and load them into minikube (then `make deploy`)
 	@set -e; for name in $(IMAGES); do \
