@@ -46,7 +46,7 @@ def one_size(stack: BenchStack, count: int, window_s: float, repeat: int) -> dic
     try:
         store_votes(pg, count)
         pg.autocommit = False  # read_tally runs in its own transaction, as in the service
-        url = stack.result_url
+        url = stack.metrics_url("result")
         sum0 = metric(url, "result_refresh_seconds_sum")
         n0 = metric(url, "result_refresh_seconds_count")
         time.sleep(window_s)

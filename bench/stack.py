@@ -53,6 +53,10 @@ class BenchStack(ComposeStack):
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service, 8080)}"
 
+    def metrics_url(self, service: str) -> str:
+        """Where the service's /metrics is published for the benchmark (vote, result: their metrics port)."""
+        return f"http://127.0.0.1:{self.port(service, 9090)}"
+
     def redis(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port("redis", 6379), socket_timeout=30)
 

@@ -30,7 +30,7 @@ def _xact_commit(stack: BenchStack) -> int:
 
 
 def _rates(stack: BenchStack, window_s: float) -> dict:
-    url = stack.result_url
+    url = stack.metrics_url("result")
     q0, x0, t0 = metric(url, "result_db_queries_total"), _xact_commit(stack), time.monotonic()
     time.sleep(window_s)
     q1, x1, t1 = metric(url, "result_db_queries_total"), _xact_commit(stack), time.monotonic()
@@ -52,10 +52,10 @@ async def _with_viewers(stack: BenchStack, count: int, window_s: float, votes: i
             tasks += [asyncio.create_task(sse_viewer(session, url, v, stop)) for v in viewers[start : start + 100]]
             await asyncio.sleep(0.1)
         for _ in range(300):
-            if metric(stack.result_url, "result_live_viewers") >= count:
+            if metric(stack.metrics_url("result"), "result_live_viewers") >= count:
                 break
             await asyncio.sleep(0.1)
-        connected = int(metric(stack.result_url, "result_live_viewers"))
+        connected = int(metric(stack.metrics_url("result"), "result_live_viewers"))
         rates = await asyncio.to_thread(_rates, stack, window_s)
         # Cast votes as new voters and check every viewer is told the final total.
         seed = int(time.time())

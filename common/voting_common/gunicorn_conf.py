@@ -1,6 +1,6 @@
 """Gunicorn settings shared by vote and result (``gunicorn -c python:voting_common.gunicorn_conf``).
 
-Tunable from the environment through ``GunicornSettings`` (PORT, METRICS_PORT, WEB_CONCURRENCY,
+Tunable from the environment through ``GunicornSettings`` (PORT, METRICS_PORT (``/metrics``), WEB_CONCURRENCY,
 GUNICORN_THREADS, GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS, GRACEFUL_TIMEOUT, ACCESS_LOG,
 LOG_LEVEL). SIGTERM lets in-flight requests finish (graceful_timeout). Gunicorn's own lines (its
 error log and the access log) are logfmt, like the app's.
@@ -66,6 +66,17 @@ class LogfmtLogger(Logger):
 def on_starting(server):
     shutil.rmtree(_metrics_dir, ignore_errors=True)
     os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def when_ready(server):
+    """Serve /metrics (all workers merged) from the master, on a port of its own that no public
+    Service or published port exposes; the pages' port has no /metrics."""
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    httpd, _ = start_http_server(settings.metrics_port, registry=registry)
+    server.log.info("metrics listening at: http://0.0.0.0:%s/metrics", httpd.server_address[1])
 
 
 def child_exit(server, worker):

@@ -48,6 +48,7 @@ class GunicornSettings(BaseServiceSettings):
     """How gunicorn serves vote and result (read by ``voting_common.gunicorn_conf``)."""
 
     port: int = Field(default=8080, ge=0, le=65535, description="the pages and the API (0: any free port)")
+    metrics_port: int = Field(default=9090, ge=0, le=65535, description="/metrics only, never published")
     web_concurrency: int = Field(default=2, ge=1, description="worker processes")
     gunicorn_threads: int = Field(default=8, ge=1, description="threads per process (gthread)")
     gunicorn_worker_class: str = "gthread"

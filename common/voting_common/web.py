@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
 from werkzeug.exceptions import HTTPException
 
 from . import logs, security
@@ -41,15 +41,13 @@ def health_blueprint(service: str, ready: ReadinessCheck) -> Blueprint:
         status, body = health_reply(service, ready())
         return jsonify(body), status
 
-    @bp.get("/metrics")
-    def metrics():
-        return Response(metrics_payload(), mimetype=CONTENT_TYPE_LATEST)
-
     return bp
 
 
 def metrics_payload() -> bytes:
-    """Metrics of every gunicorn worker when running multi-process, else of this process."""
+    """Metrics of every gunicorn worker when running multi-process, else of this process.
+
+    Not a route: under gunicorn the master serves them on METRICS_PORT (``gunicorn_conf``)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -72,7 +70,7 @@ def error_response(status: int, message: str):
 
 
 def init_app(app: Flask, service: str, ready: ReadinessCheck, log_level: str) -> None:
-    """Install what every web service has: logging, health and metrics routes, errors, X-Served-By,
+    """Install what every web service has: logging, health routes, request metrics, errors, X-Served-By,
     security headers."""
     logs.configure(log_level)
     security.install(app)

@@ -1,5 +1,6 @@
 """The shared gunicorn configuration, run for real: its settings come from the environment through a
-typed settings object, and every line gunicorn writes has the app's logfmt format."""
+typed settings object, every line gunicorn writes has the app's logfmt format, and /metrics is
+served on the metrics port only, never on the pages' port."""
 
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ def test_settings_are_typed_and_read_from_the_environment(monkeypatch):
         GunicornSettings()
 
 
-def test_gunicorn_logs_its_own_lines_and_the_access_log_in_logfmt(tmp_path):
+def test_gunicorn_logs_in_logfmt_and_serves_metrics_on_their_own_port_only(tmp_path):
     env = {
         **os.environ,
         "PYTHONPATH": f"{ROOT / 'common'}{os.pathsep}{ROOT / 'vote'}",
         "PORT": "0",
+        "METRICS_PORT": "0",
         "WEB_CONCURRENCY": "1",
         "ACCESS_LOG": "1",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
@@ -50,11 +52,12 @@ def test_gunicorn_logs_its_own_lines_and_the_access_log_in_logfmt(tmp_path):
         )
     try:
 
-        def listening_port() -> int | None:
-            found = re.search(r"Listening at: http://0\.0\.0\.0:(\d+)", err_path.read_text())
+        def listening_port(pattern: str) -> int | None:
+            found = re.search(pattern + r"http://0\.0\.0\.0:(\d+)", err_path.read_text())
             return int(found.group(1)) if found else None
 
-        port = eventually(listening_port, 30, "gunicorn to listen")
+        port = eventually(lambda: listening_port("Listening at: "), 30, "gunicorn to listen")
+        metrics_port = eventually(lambda: listening_port("metrics listening at: "), 30, "the metrics server")
         eventually(
             lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok,
             30,
@@ -63,11 +66,15 @@ def test_gunicorn_logs_its_own_lines_and_the_access_log_in_logfmt(tmp_path):
             (requests.RequestException,),
         )
         eventually(lambda: "path=/healthz" in out_path.read_text(), 10, "the access line")
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
+        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert 'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}' in metrics.text
     finally:
         proc.terminate()
         proc.wait(30)
     lines = [line for text in (out_path.read_text(), err_path.read_text()) for line in text.splitlines()]
     assert any("logger=gunicorn.error" in line and "Booting worker" in line for line in lines), lines
     access = [line for line in lines if "logger=gunicorn.access" in line]
-    assert access and all(re.search(r"method=GET path=/healthz status=200 bytes=\d+ ms=\d+", a) for a in access)
+    assert any(re.search(r"method=GET path=/healthz status=200 bytes=\d+ ms=\d+", a) for a in access), access
     assert all(LOGFMT.match(line) for line in lines), [line for line in lines if not LOGFMT.match(line)]

@@ -39,11 +39,15 @@ def test_health_endpoints_answer_in_one_shape_and_metrics_are_the_services_own(s
             assert response.status_code == 200
             body = response.json()
             assert body["status"] == "ok" and body["service"] == service and body["host"], body
-        assert f"# TYPE {metric} counter" in requests.get(f"{url}/metrics", timeout=5).text
+        # /metrics is not on the published port, only on the metrics port inside the container.
+        assert requests.get(f"{url}/metrics", timeout=5).status_code == 404
+        inside = stack.compose("exec", "-T", service, "python", "-c", METRICS.format(port=9090)).stdout
+        assert f"# TYPE {metric} counter" in inside
     worker = stack.compose("exec", "-T", "worker", "python", "-c", WORKER_READYZ).stdout
     assert json.loads(worker)["status"] == "ok" and json.loads(worker)["service"] == "worker"
 
 
+METRICS = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"
 WORKER_READYZ = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/readyz').read().decode())"
 
 

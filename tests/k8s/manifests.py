@@ -31,6 +31,10 @@ THIRD_PARTY_IMAGES = {"redis": "redis:7.4.6", "db": "postgres:15.15"}
 ALL_APPS = OUR_APPS + tuple(THIRD_PARTY_IMAGES)
 OUR_UID = 10001
 HTTP_PORT = 8080
+# Where Prometheus scrapes each of our apps: vote and result on a port of their own (never exposed
+# by a Service), the worker on its only port.
+METRICS_PORTS = {"vote": 9090, "result": 9090, "worker": 8080}
+MONITORING_NAMESPACE = "monitoring"
 
 # Service name -> (type, service port, nodePort or None)
 EXPECTED_SERVICES = {
@@ -72,6 +76,12 @@ EXTERNAL_PEERS = {
         "10.244.0.3",
         [(80, "TCP", "http"), (8080, "TCP", "http-alt")],
     ),
+    "prometheus": (
+        {"kubernetes.io/metadata.name": MONITORING_NAMESPACE},
+        {"app": "prometheus"},
+        "10.244.0.4",
+        [(9090, "TCP", "http")],
+    ),
     "outside": (None, {}, "203.0.113.10", [(443, "TCP", "https"), (53, "UDP", "dns")]),
 }
 
@@ -90,6 +100,8 @@ def expected_flows() -> set[tuple[str, str, str]]:
     for peer in EXTERNAL_PEERS:  # NodePort ingress: from anywhere
         flows.add((peer, "vote", f"{HTTP_PORT}/TCP"))
         flows.add((peer, "result", f"{HTTP_PORT}/TCP"))
+    for app, port in METRICS_PORTS.items():  # metrics: from namespace monitoring only
+        flows.add(("prometheus", app, f"{port}/TCP"))
     return flows
 
 
@@ -287,6 +299,26 @@ def check_services(objs: list[Obj]) -> list[str]:
                 problems.append(f"{svc.ref}: ports {ports}, expected one port {port_no}")
             elif ports[0].get("nodePort") != node_port:
                 problems.append(f"{svc.ref}: nodePort {ports[0].get('nodePort')}, expected {node_port}")
+    return problems
+
+
+def check_metrics_not_public(objs: list[Obj]) -> list[str]:
+    """No NodePort (or LoadBalancer) Service reaches a pod's metrics port."""
+    problems = []
+    deps = of_kind(objs, "Deployment")
+    for svc in of_kind(objs, "Service"):
+        spec = svc.doc.get("spec", {})
+        if spec.get("type", "ClusterIP") not in {"NodePort", "LoadBalancer"}:
+            continue
+        for dep in (d for d in deps if _selects(spec.get("selector") or {}, pod_labels(d))):
+            metrics_port = METRICS_PORTS.get(app_of(dep))
+            for port in spec.get("ports") or []:
+                cport = resolve_target_port(dep, port.get("targetPort", port.get("port")))
+                if cport is not None and metrics_port is not None and cport.get("containerPort") == metrics_port:
+                    problems.append(
+                        f"{svc.ref}: {spec['type']} port {port.get('port')} exposes the metrics port "
+                        f"{metrics_port} of Deployment {dep.name}"
+                    )
     return problems
 
 
@@ -584,13 +616,22 @@ def check_our_workloads(objs: list[Obj]) -> list[str]:
             problems.append(f"no Deployment {app}")
             continue
         ann = dep.doc["spec"]["template"].get("metadata", {}).get("annotations") or {}
-        want = {"prometheus.io/scrape": "true", "prometheus.io/port": str(HTTP_PORT), "prometheus.io/path": "/metrics"}
+        metrics_port = METRICS_PORTS[app]
+        want = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(metrics_port),
+            "prometheus.io/path": "/metrics",
+        }
         for k, v in want.items():
             if ann.get(k) != v:
                 problems.append(f"{dep.ref}: pod annotation {k}={ann.get(k)!r}, expected {v!r}")
         ports = _container_ports(dep)
         if not any(p.get("name") == "http" and p.get("containerPort") == HTTP_PORT for p in ports):
             problems.append(f"{dep.ref}: needs containerPort {HTTP_PORT} named http")
+        if metrics_port != HTTP_PORT and not any(
+            p.get("name") == "metrics" and p.get("containerPort") == metrics_port for p in ports
+        ):
+            problems.append(f"{dep.ref}: needs containerPort {metrics_port} named metrics")
         grace = pod_spec(dep).get("terminationGracePeriodSeconds", 30)
         for c in containers(dep, init=False):
             budget = _prestop_seconds(c) + (GUNICORN_GRACEFUL_TIMEOUT if app != "worker" else 0)

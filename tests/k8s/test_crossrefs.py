@@ -42,6 +42,10 @@ def test_nodeports_and_cluster_ips(objs):
     assert "worker" not in svcs
 
 
+def test_no_nodeport_service_exposes_a_metrics_port(objs):
+    assert m.check_metrics_not_public(objs) == []
+
+
 def test_env_hosts_name_services_and_secret_keys_exist(objs):
     assert m.check_env_references(objs) == []
 
@@ -229,8 +233,8 @@ def test_mutation_missing_probe_is_caught(broken):
 
 
 def test_mutation_probe_on_wrong_port_is_caught(broken):
-    objs = broken("Deployment", "vote", lambda d: container(d)["livenessProbe"]["httpGet"].update(port="metrics"))
-    assert_caught(m.check_probes(objs), r"livenessProbe port 'metrics' is no containerPort")
+    objs = broken("Deployment", "vote", lambda d: container(d)["livenessProbe"]["httpGet"].update(port="admin"))
+    assert_caught(m.check_probes(objs), r"livenessProbe port 'admin' is no containerPort")
 
 
 def test_mutation_missing_limits_is_caught(broken):
@@ -424,3 +428,14 @@ def test_redis_and_postgres_images_agree_in_compose_manifests_and_tests(objs):
         dep = next(o for o in objs if o.kind in ("Deployment", "StatefulSet") and o.name == service)
         assert {c["image"] for c in m.containers(dep)} == {image}, service
         assert f'os.environ.get("{variable}", "{image}")' in test_defaults, variable
+
+
+def test_mutation_metrics_port_behind_a_nodeport_is_caught(broken):
+    port = {"name": "metrics", "port": 9090, "targetPort": "metrics", "nodePort": 31090, "protocol": "TCP"}
+    objs = broken("Service", "result", lambda d: d["spec"]["ports"].append(port))
+    assert_caught(m.check_metrics_not_public(objs), r"Service/result: NodePort port 9090 exposes the metrics port")
+
+
+def test_mutation_metrics_port_open_to_everyone_is_caught(broken):
+    objs = broken("NetworkPolicy", "vote", lambda d: d["spec"]["ingress"][1].pop("from"))
+    assert_caught(m.check_network_policies(objs), r"allow outside -> vote 9090/TCP")

@@ -112,8 +112,10 @@ def test_health_and_readiness(client, down_app):
 def test_metrics_count_accepted_and_rejected_votes(client):
     from prometheus_client.parser import text_string_to_metric_families
 
+    from voting_common.web import metrics_payload
+
     def samples() -> dict[tuple, float]:
-        text = client.get("/metrics").get_data(as_text=True)
+        text = metrics_payload().decode()
         return {
             (s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text)
@@ -128,3 +130,8 @@ def test_metrics_count_accepted_and_rejected_votes(client):
     after = samples()
     assert after[accepted] - before.get(accepted, 0) == 1
     assert after[rejected] - before.get(rejected, 0) == 1
+
+
+def test_metrics_are_not_served_on_the_pages_port(client):
+    response = client.get("/metrics")
+    assert response.status_code == 404 and b"vote_votes_accepted_total" not in response.data
