@@ -69,16 +69,19 @@ kind-load-images: ## load KIND_LOAD_IMAGES into the kind cluster (Redis/Postgres
 		kind load docker-image --name '$(KIND_CLUSTER)' "$$image"; \
 	done
 
-deploy: ## apply k8s-specifications (the demo Secret only if none exists), restart what runs an older image, wait
+deploy: ## apply k8s-specifications (demo Secrets only where none exists), restart what runs an older image, wait
 	@set -e; $(WITH_TOOLS); \
 	kubectl apply -f '$(K8S_DIR)/00-namespace.yaml'; \
-	if kubectl -n '$(K8S_NAMESPACE)' get secret db-credentials >/dev/null 2>&1; then \
-		echo "secret/db-credentials exists: kept (the demo values in $(K8S_DIR)/db-secret.yaml are not applied)"; \
-	else \
-		kubectl apply -f '$(K8S_DIR)/db-secret.yaml'; \
-	fi; \
+	for f in '$(K8S_DIR)'/*-secret.yaml; do \
+		secret=$$(sed -n 's/^  name: //p' "$$f" | head -1); \
+		if kubectl -n '$(K8S_NAMESPACE)' get secret "$$secret" >/dev/null 2>&1; then \
+			echo "secret/$$secret exists: kept (the demo values in $$f are not applied)"; \
+		else \
+			kubectl apply -f "$$f"; \
+		fi; \
+	done; \
 	kubectl apply $$(for f in '$(K8S_DIR)'/*.yaml; do \
-		case "$$f" in */00-namespace.yaml|*/db-secret.yaml) ;; *) printf -- '-f %s ' "$$f" ;; esac; done); \
+		case "$$f" in */00-namespace.yaml|*-secret.yaml) ;; *) printf -- '-f %s ' "$$f" ;; esac; done); \
 	for name in $(IMAGES); do \
 		want=$$(docker image inspect -f '{{.Id}}' "$(IMAGE_PREFIX)$$name:$(TAG)" 2>/dev/null || true); \
 		running=$$(kubectl -n '$(K8S_NAMESPACE)' get pods -l "app=$$name" \
