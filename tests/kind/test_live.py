@@ -350,3 +350,14 @@ def test_make_deploy_restarts_what_runs_an_older_image(k8s, cluster):
         cluster.make("kind-load-images", f"KIND_LOAD_IMAGES={image}")
         cluster.make("deploy")
     wait_all_available(k8s)
+
+
+def test_metrics_are_served_in_the_pod_and_not_through_the_nodeports(k8s, cluster):
+    for url in (cluster.vote_url, cluster.result_url):
+        assert requests.get(f"{url}/metrics", timeout=10).status_code == 404, f"{url}/metrics is public"
+    code = (
+        "import json, urllib.request; body = urllib.request.urlopen('http://127.0.0.1:9090/metrics', timeout=5)"
+        ".read().decode(); print(json.dumps('# TYPE' in body))"
+    )
+    for app in ("vote", "result"):
+        assert python_in(k8s, app, code) is True, f"{app} serves no metrics on its metrics port"
