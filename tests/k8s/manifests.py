@@ -36,6 +36,19 @@ HTTP_PORT = 8080
 METRICS_PORTS = {"vote": 9090, "result": 9090, "worker": 8080}
 MONITORING_NAMESPACE = "monitoring"
 
+# The credentials each app's main container must take from a Secret through secretKeyRef:
+#   app -> {env var: (Secret, key)}
+CREDENTIALS = {
+    "redis": {"REDIS_PASSWORD": ("redis-credentials", "REDIS_PASSWORD")},
+    "vote": {"REDIS_PASSWORD": ("redis-credentials", "REDIS_PASSWORD")},
+    "worker": {
+        "REDIS_PASSWORD": ("redis-credentials", "REDIS_PASSWORD"),
+        "POSTGRES_PASSWORD": ("db-credentials", "POSTGRES_PASSWORD"),
+    },
+    "result": {"POSTGRES_PASSWORD": ("db-credentials", "POSTGRES_PASSWORD")},
+    "db": {"POSTGRES_PASSWORD": ("db-credentials", "POSTGRES_PASSWORD")},
+}
+
 # Service name -> (type, service port, nodePort or None)
 EXPECTED_SERVICES = {
     "vote": ("NodePort", 5000, 31000),
@@ -398,6 +411,38 @@ def check_env_references(objs: list[Obj]) -> list[str]:
                 f"{dep.ref}: enableServiceLinks must be false (service links inject "
                 f"REDIS_PORT=tcp://... style variables)"
             )
+    return problems
+
+
+def check_credentials(objs: list[Obj]) -> list[str]:
+    """Each app takes its passwords from the expected Secret key, and redis demands its password.
+
+    redis-server gets ``--requirepass $(REDIS_PASSWORD)``: the kubelet expands the variable, so
+    the value is in the Secret only, never in the manifest.
+    """
+    problems = []
+    deployments = {app_of(dep): dep for dep in of_kind(objs, "Deployment")}
+    for app, wanted in CREDENTIALS.items():
+        dep = deployments.get(app)
+        if dep is None:
+            problems.append(f"no Deployment for app {app!r}")
+            continue
+        main = pod_spec(dep)["containers"][0]
+        env = {e["name"]: e for e in main.get("env") or []}
+        for name, (secret, key) in wanted.items():
+            ref = (env.get(name, {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+            if (ref.get("name"), ref.get("key")) != (secret, key):
+                problems.append(
+                    f"{dep.ref} {main['name']}: env {name} must come from Secret {secret!r} key {key!r} "
+                    f"through secretKeyRef, got {env.get(name)}"
+                )
+    redis = deployments.get("redis")
+    if redis is not None:
+        main = pod_spec(redis)["containers"][0]
+        words = [*(main.get("command") or []), *(main.get("args") or [])]
+        i = words.index("--requirepass") if "--requirepass" in words else -1
+        if i < 0 or words[i + 1 : i + 2] != ["$(REDIS_PASSWORD)"]:
+            problems.append(f"{redis.ref} {main['name']}: redis-server needs --requirepass $(REDIS_PASSWORD)")
     return problems
 
 
@@ -876,6 +921,7 @@ ALL_CHECKS = (
     check_pod_security_labels,
     check_services,
     check_env_references,
+    check_credentials,
     check_probes,
     check_resources,
     check_security,

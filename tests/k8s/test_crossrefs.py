@@ -50,6 +50,27 @@ def test_env_hosts_name_services_and_secret_keys_exist(objs):
     assert m.check_env_references(objs) == []
 
 
+def test_redis_vote_and_worker_take_the_redis_password_from_its_secret(objs):
+    assert m.check_credentials(objs) == []
+    for app in ("redis", "vote", "worker"):
+        env = {e["name"]: e for e in container(m.by_name(objs, "Deployment")[app].doc)["env"]}
+        assert env["REDIS_PASSWORD"] == {
+            "name": "REDIS_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "redis-credentials", "key": "REDIS_PASSWORD"}},
+        }
+
+
+def test_no_container_has_a_plain_password(objs):
+    plain = [
+        f"{dep.ref} {c['name']}: {e['name']}"
+        for dep in m.of_kind(objs, "Deployment")
+        for c in m.containers(dep)
+        for e in c.get("env") or []
+        if "PASSWORD" in e["name"] and "valueFrom" not in e
+    ]
+    assert plain == []
+
+
 def test_every_container_has_probes(objs):
     assert m.check_probes(objs) == []
 
@@ -215,6 +236,57 @@ def test_mutation_plaintext_password_is_caught(broken):
 
     objs = broken("Deployment", "worker", plain)
     assert_caught(m.check_env_references(objs), r"POSTGRES_PASSWORD is a plain value")
+
+
+def test_mutation_plaintext_redis_password_is_caught(broken):
+    def plain(d):
+        env = container(d)["env"]
+        i = next(i for i, e in enumerate(env) if e["name"] == "REDIS_PASSWORD")
+        env[i] = {"name": "REDIS_PASSWORD", "value": "hunter2"}
+
+    for app in ("redis", "vote", "worker"):
+        objs = broken("Deployment", app, plain)
+        assert_caught(m.check_env_references(objs), rf"Deployment/{app} .*REDIS_PASSWORD is a plain value")
+        assert_caught(m.check_credentials(objs), rf"Deployment/{app} .*REDIS_PASSWORD must come from Secret")
+
+
+def test_mutation_missing_redis_password_is_caught(broken):
+    def drop(d):
+        container(d)["env"] = [e for e in container(d)["env"] if e["name"] != "REDIS_PASSWORD"]
+
+    objs = broken("Deployment", "vote", drop)
+    assert_caught(m.check_credentials(objs), r"Deployment/vote vote: env REDIS_PASSWORD must come from Secret")
+
+
+def test_mutation_redis_password_from_another_secret_is_caught(broken):
+    def other(d):
+        for e in container(d)["env"]:
+            if e["name"] == "REDIS_PASSWORD":
+                e["valueFrom"]["secretKeyRef"] = {"name": "db-credentials", "key": "POSTGRES_PASSWORD"}
+
+    objs = broken("Deployment", "worker", other)
+    problems = m.check_credentials(objs)
+    assert_caught(problems, r"Deployment/worker .*REDIS_PASSWORD must come from Secret 'redis-credentials'")
+
+
+def test_mutation_missing_redis_secret_key_is_caught(broken):
+    def rename(d):
+        d["stringData"]["PASSWORD"] = d["stringData"].pop("REDIS_PASSWORD")
+
+    objs = broken("Secret", "redis-credentials", rename)
+    problems = m.check_env_references(objs)
+    for app in ("redis", "vote", "worker"):
+        assert_caught(problems, rf"Deployment/{app} .*key 'REDIS_PASSWORD' missing from Secret")
+
+
+def test_mutation_redis_without_requirepass_is_caught(broken):
+    def open_server(d):
+        args = container(d)["args"]
+        i = args.index("--requirepass")
+        del args[i : i + 2]
+
+    objs = broken("Deployment", "redis", open_server)
+    assert_caught(m.check_credentials(objs), r"Deployment/redis redis: redis-server needs --requirepass")
 
 
 def test_mutation_wrong_env_host_is_caught(broken):
