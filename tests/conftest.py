@@ -18,6 +18,17 @@ from voting_common.settings import PostgresSettings, RedisSettings
 REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "redis:7.4.6")
 POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE", "postgres:15.15")
 PG_PASSWORD = "test-only"
+REDIS_PASSWORD = "test-only-redis"
+# Redis started the way compose and Kubernetes start it: append-only file fsynced on every write,
+# clients must authenticate.
+REDIS_COMMAND = f"redis-server --appendonly yes --appendfsync always --requirepass {REDIS_PASSWORD}"
+
+
+def redis_container(image: str = REDIS_IMAGE):
+    """A Redis container set up like production; ``get_client()`` authenticates."""
+    from testcontainers.community.redis import RedisContainer
+
+    return RedisContainer(image, password=REDIS_PASSWORD).with_command(REDIS_COMMAND)
 
 
 def _docker_ok() -> bool:
@@ -37,9 +48,7 @@ def docker():
 
 @pytest.fixture(scope="session")
 def redis_server(docker):
-    from testcontainers.community.redis import RedisContainer
-
-    with RedisContainer(REDIS_IMAGE) as container:
+    with redis_container() as container:
         yield container.get_container_host_ip(), int(container.get_exposed_port(6379))
 
 
@@ -57,8 +66,8 @@ def redis_env(redis_server) -> dict[str, str]:
     import redis
 
     host, port = redis_server
-    redis.Redis(host=host, port=port).flushall()
-    return {"REDIS_HOST": host, "REDIS_PORT": str(port)}
+    redis.Redis(host=host, port=port, password=REDIS_PASSWORD).flushall()
+    return {"REDIS_HOST": host, "REDIS_PORT": str(port), "REDIS_PASSWORD": REDIS_PASSWORD}
 
 
 @pytest.fixture

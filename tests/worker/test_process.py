@@ -140,9 +140,8 @@ def test_worker_started_before_redis_and_postgres_converges(tmp_path):
     later on ports Docker chooses, and the forwarders lead there once they do.
     """
     from testcontainers.community.postgres import PostgresContainer
-    from testcontainers.community.redis import RedisContainer
 
-    from tests.conftest import PG_PASSWORD, POSTGRES_IMAGE, REDIS_IMAGE
+    from tests.conftest import PG_PASSWORD, POSTGRES_IMAGE, REDIS_PASSWORD, redis_container
 
     targets: dict[str, tuple[str, int]] = {}
     redis_front = Forwarder(lambda: targets.get("redis"))
@@ -150,6 +149,7 @@ def test_worker_started_before_redis_and_postgres_converges(tmp_path):
     env = {
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": str(redis_front.port),
+        "REDIS_PASSWORD": REDIS_PASSWORD,
         "POSTGRES_HOST": "127.0.0.1",
         "POSTGRES_PORT": str(pg_front.port),
         "POSTGRES_USER": "postgres",
@@ -165,7 +165,7 @@ def test_worker_started_before_redis_and_postgres_converges(tmp_path):
         assert ready.status_code == 503 and "redis" in ready.json()["reason"]
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
         with (
-            RedisContainer(REDIS_IMAGE) as rc,
+            redis_container() as rc,
             PostgresContainer(POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes") as pc,
         ):
             client = rc.get_client(decode_responses=True)
