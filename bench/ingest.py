@@ -58,7 +58,7 @@ def summarise(rounds: list[dict]) -> dict:
 
 
 def set_fsync(stack: BenchStack, mode: str) -> None:
-    stack.compose("exec", "-T", "redis", "redis-cli", "config", "set", "appendfsync", mode)
+    stack.redis_cli("config", "set", "appendfsync", mode)
 
 
 def measure(stack: BenchStack, seconds: float, rounds: int) -> dict:

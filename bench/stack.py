@@ -21,7 +21,7 @@ COMPOSE_FILES = os.pathsep.join(["docker-compose.yml", "bench/compose.bench.yml"
 
 
 def _env_file_value(name: str, default: str) -> str:
-    """A value from compose.env (the credentials the stack's Postgres was started with)."""
+    """A value from compose.env (the credentials the stack's Postgres and Redis were started with)."""
     path = os.environ.get("VOTING_ENV_FILE", "compose.env")
     try:
         with open(path, encoding="utf-8") as f:
@@ -58,7 +58,8 @@ class BenchStack(ComposeStack):
         return f"http://127.0.0.1:{self.port(service, 9090)}"
 
     def redis(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port("redis", 6379), socket_timeout=30)
+        password = _env_file_value("REDIS_PASSWORD", "") or None
+        return redis.Redis(host="127.0.0.1", port=self.port("redis", 6379), password=password, socket_timeout=30)
 
     def pg(self):
         conn = psycopg2.connect(

@@ -16,6 +16,9 @@ from . import ROOT
 from .forward import Address, Forwarder
 
 DOCKER_CHOOSES = "127.0.0.1:"  # VOTE_PORT / RESULT_PORT: "127.0.0.1::8080" in docker-compose.yml
+# redis-cli inside the redis container, authenticated with that container's own REDIS_PASSWORD
+# (through REDISCLI_AUTH: the password is never on a command line); arguments follow.
+REDIS_CLI = ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD"; export REDISCLI_AUTH; exec redis-cli "$@"', "redis-cli"]
 
 
 def project_name(suite: str) -> str:
@@ -81,6 +84,10 @@ class ComposeStack:
     def psql(self, sql: str) -> str:
         out = self.compose("exec", "-T", "db", "psql", "-U", "postgres", "-d", "votes", "-tAc", sql, timeout=30)
         return out.stdout.strip()
+
+    def redis_cli(self, *args: str) -> str:
+        """A redis-cli command in the redis container (authenticated); its output, stripped."""
+        return self.compose("exec", "-T", "redis", *REDIS_CLI, *args, timeout=30).stdout.strip()
 
     def close(self) -> None:
         for forwarder in self._forwarders.values():

@@ -80,8 +80,7 @@ def no_votes(stack):
     """No vote counted anywhere: the stream drained, then the votes and the tally emptied."""
 
     def stream_empty() -> bool:
-        out = stack.compose("exec", "-T", "redis", "redis-cli", "XLEN", STREAM, timeout=30).stdout
-        return out.strip() == "0"
+        return stack.redis_cli("XLEN", STREAM) == "0"
 
     eventually(stream_empty, 60, "an empty vote stream", 0.2)
     stack.psql("BEGIN; TRUNCATE votes; UPDATE tally SET votes = 0; COMMIT;")

@@ -7,6 +7,7 @@ import requests
 
 from loadgen.voters import fetch_totals
 from tests.support import scenario
+from voting_common.contract import DEAD_LETTER_STREAM, STREAM
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +50,32 @@ def test_health_endpoints_answer_in_one_shape_and_metrics_are_the_services_own(s
 
 METRICS = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"
 WORKER_READYZ = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/readyz').read().decode())"
+
+
+def test_redis_refuses_clients_without_the_password(stack):
+    """Another container on the stack's network reaches Redis but, without the password, queues nothing."""
+    refused = stack.compose("exec", "-T", "vote", "python", "-c", INTRUDER).stdout.split()
+    assert refused == ["AuthenticationError", "AuthenticationError"]
+    # redis-cli in the redis container itself, but without the password
+    bare = stack.compose("exec", "-T", "redis", "redis-cli", "XADD", STREAM, "*", "voter", MARKER, "vote", "a")
+    assert "NOAUTH" in bare.stdout + bare.stderr
+    # Had an XADD got through, its entry would be in the stream or (malformed) in the dead letters.
+    for stream in (STREAM, DEAD_LETTER_STREAM):
+        assert MARKER not in stack.redis_cli("XRANGE", stream, "-", "+")  # authenticated: REDIS_PASSWORD
+
+
+MARKER = "intruder-without-password"
+# From the vote container (it has redis-py): an XADD without a password, then with a wrong one.
+INTRUDER = f"""
+import redis
+for password in (None, "not-the-password"):
+    try:
+        client = redis.Redis(host="redis", password=password, socket_timeout=5)
+        client.xadd({STREAM!r}, {{"voter": {MARKER!r}, "vote": "a"}})
+        print("accepted")
+    except redis.RedisError as exc:
+        print(type(exc).__name__)
+"""
 
 
 def test_pages_are_served_with_their_own_assets(stack):

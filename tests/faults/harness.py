@@ -23,7 +23,7 @@ import requests
 
 from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_for_totals
 from tooling import ROOT
-from tooling.compose import ComposeStack
+from tooling.compose import REDIS_CLI, ComposeStack
 from tooling.waiting import eventually
 from voting_common.contract import GROUP, STREAM
 
@@ -40,13 +40,14 @@ class FaultStack(ComposeStack):
     """The compose stack under the fault suite's own project name, plus ways to look inside it."""
 
     def redis_cli(self, *args: str, stdin: str | None = None) -> str:
-        """redis-cli in the redis container; ``stdin`` (printf syntax) is sent as the last argument.
+        """redis-cli in the redis container, authenticated; ``stdin`` (printf syntax) is sent as the last argument.
 
         Output that is not UTF-8 (a poison message's bytes) comes back backslash-escaped.
         """
-        cmd = ["redis-cli", *args]
+        cmd = [*REDIS_CLI, *args]
         if stdin is not None:  # redis-cli -x: the last argument from standard input, byte for byte
-            cmd = ["sh", "-c", f"printf {shlex.quote(stdin)} | redis-cli -x {shlex.join(args)}"]
+            auth = 'REDISCLI_AUTH="$REDIS_PASSWORD"; export REDISCLI_AUTH; '
+            cmd = ["sh", "-c", f"{auth}printf {shlex.quote(stdin)} | redis-cli -x {shlex.join(args)}"]
         full = ["docker", "compose", "-p", self.project, "exec", "-T", "redis", *cmd]
         out = subprocess.run(full, cwd=ROOT, env=self.env(), capture_output=True, timeout=30)
         if out.returncode != 0:
