@@ -361,3 +361,17 @@ def test_metrics_are_served_in_the_pod_and_not_through_the_nodeports(k8s, cluste
     )
     for app in ("vote", "result"):
         assert python_in(k8s, app, code) is True, f"{app} serves no metrics on its metrics port"
+
+
+def test_redis_refuses_a_client_without_the_password(k8s):
+    """From the vote pod (which NetworkPolicy lets reach Redis), a client without the password is refused."""
+    code = (
+        "import json, redis\n"
+        "try:\n"
+        "    redis.Redis(host='redis', socket_timeout=5).ping()\n"
+        "    print(json.dumps('answered'))\n"
+        "except redis.exceptions.AuthenticationError as exc:\n"
+        "    print(json.dumps('refused: ' + str(exc)))\n"
+    )
+    outcome = python_in(k8s, "vote", code)
+    assert outcome.startswith("refused"), f"Redis answered a client without the password: {outcome}"
