@@ -18,7 +18,7 @@ K8S_DIR       ?= k8s-specifications
 K8S_NAMESPACE ?= vote
 ROLLOUT_TIMEOUT ?= 300s
 MINIKUBE      ?= minikube
-# Official images the manifests name, and where this machine's stand-ins come from when
+# Official images the manifests name, and where a machine's local stand-ins come from when
 # they can't be pulled (REDIS_IMAGE / POSTGRES_IMAGE, as for compose).
 K8S_REDIS_IMAGE    := $(shell sed -n 's/^ *image: \(redis:.*\)/\1/p' $(K8S_DIR)/redis.yaml | head -1)
 K8S_POSTGRES_IMAGE := $(shell sed -n 's/^ *image: \(postgres:.*\)/\1/p' $(K8S_DIR)/db.yaml | head -1)

@@ -23,10 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NS = "vote"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "kind: live tests against a kind cluster (need Docker)")
-
-
 def make(*args: str, env: dict[str, str], timeout: float = 3600) -> str:
     done = subprocess.run(
         ["make", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
