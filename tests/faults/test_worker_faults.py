@@ -8,41 +8,30 @@ from docker.errors import APIError
 
 from loadgen.voters import VotePlan
 from tests.faults.harness import FaultStack, Stream, docker, measure, metric_sum
-from tooling.waiting import eventually
+from voting_common.contract import GROUP, STREAM
 
 pytestmark = pytest.mark.faults
 
 
-def freeze_holding_votes(stack: FaultStack, container: str, attempts: int = 6) -> int:
-    """Freeze the worker while it holds votes it has not acknowledged; returns how many.
+def freeze_holding_votes(stack: FaultStack, container: str) -> int:
+    """Freeze the worker so that it holds votes it has not acknowledged; returns how many.
 
-    It is paused for a second (a backlog builds up), let go for an instant (it reads a batch) and
-    paused again, most often in the middle of that batch; failing that, frozen while blocked in
-    XREADGROUP the next votes are still delivered to it (pending under its name) but never
-    committed. Either way the kill that follows kills it with votes in flight.
+    Frozen in the middle of a batch, it holds that batch. Frozen anywhere else it holds none: then
+    the next votes of the stream are read under its consumer name, exactly as its own blocked
+    XREADGROUP would have received them had the freeze caught it there. Either way the kill that
+    follows kills it with votes in flight, whatever the timing of the freeze.
     """
     consumer = stack.hostname(container)
     handle = dockerapi.from_env().containers.get(container)
-    for _ in range(attempts):
-        try:
-            handle.pause()
-            time.sleep(1.0)
-            handle.unpause()
-            time.sleep(0.01)
-            handle.pause()
-        except APIError as exc:  # the freezer can time out on a busy machine
-            print(f"could not freeze the worker: {exc}")
-            handle.reload()
-            if handle.status == "paused":
-                handle.unpause()
-            continue
-        try:
-            eventually(lambda: stack.pending_by_consumer().get(consumer, 0) > 0, 2.5, "votes in flight", 0.25)
-            return stack.pending_by_consumer().get(consumer, 0)
-        except AssertionError:
-            handle.unpause()  # it was between two reads: let it go and try again
-            time.sleep(0.2)
-    return 0
+    try:
+        handle.pause()
+    except APIError as exc:  # the freezer can time out on a busy machine; the kill follows at once
+        print(f"could not freeze the worker: {exc}")
+    held = stack.pending_by_consumer().get(consumer, 0)
+    if held == 0:
+        stack.redis_cli("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", "20", "BLOCK", "5000", "STREAMS", STREAM, ">")
+        held = stack.pending_by_consumer().get(consumer, 0)
+    return held
 
 
 def test_worker_sigkilled_five_times_mid_stream_and_restarted(stack):
