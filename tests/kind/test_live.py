@@ -236,8 +236,14 @@ def test_worker_sigkilled_in_the_cluster_loses_and_double_counts_nothing(k8s, cl
     voting.join(timeout=300)
     assert outcome, "the voting scenario did not finish"
     assert outcome["seen"] == outcome["expected"]
-    after = k8s["core"].read_namespaced_pod(pod.metadata.name, NS)
-    assert after.status.container_statuses[0].restart_count > restarts, "the worker was not killed"
+
+    # The kubelet reports the restart in the pod's status shortly after it happened (its own sync):
+    # wait for that report, and for it to name a new container.
+    def restarted():
+        status = k8s["core"].read_namespaced_pod(pod.metadata.name, NS).status.container_statuses[0]
+        return status.restart_count > restarts and status.container_id.split("://", 1)[1] != container_id
+
+    until("the killed worker's restart in its pod status", restarted, 120)
 
 
 def test_rolling_update_of_vote_loses_no_acknowledged_vote(k8s, cluster):
