@@ -223,17 +223,21 @@ def test_worker_sigkilled_in_the_cluster_loses_and_double_counts_nothing(k8s, cl
     restarts = pod.status.container_statuses[0].restart_count
     container_id = pod.status.container_statuses[0].container_id.split("://", 1)[1]
     outcome: dict = {}
+    first = fetch_totals(cluster.result_url)["total"] + 50
 
     def vote() -> None:
         outcome.update(
-            scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=150, changers=50, timeout=180)
+            scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=800, changers=200, timeout=300)
         )
 
     voting = threading.Thread(target=vote)
     voting.start()
-    time.sleep(1)  # let the stream start: the kill lands while votes arrive
+    # The kill lands once the worker has counted the first 50 votes, with hundreds still to come.
+    until("the first votes counted", lambda: fetch_totals(cluster.result_url)["total"] >= first, 120)
     cluster.node_exec("ctr", "--namespace=k8s.io", "tasks", "kill", "--signal", "SIGKILL", container_id)
-    voting.join(timeout=300)
+    killed_mid_stream = voting.is_alive()
+    voting.join(timeout=400)
+    assert killed_mid_stream, "the voters had finished before the kill"
     assert outcome, "the voting scenario did not finish"
     assert outcome["seen"] == outcome["expected"]
 
