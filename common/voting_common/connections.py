@@ -8,8 +8,11 @@ from __future__ import annotations
 from .settings import PostgresSettings, RedisSettings
 
 
-def redis_client(s: RedisSettings, *, decode_responses: bool = True, block_timeout: float = 0):
-    """A pooled Redis client. ``block_timeout`` widens the socket timeout for blocking reads."""
+def redis_client(
+    s: RedisSettings, *, decode_responses: bool = True, block_timeout: float = 0, timeout: float | None = None
+):
+    """A pooled Redis client. ``block_timeout`` widens the socket timeout for blocking reads;
+    ``timeout`` narrows both timeouts (a health check must answer before its probe gives up)."""
     import redis
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
@@ -19,8 +22,8 @@ def redis_client(s: RedisSettings, *, decode_responses: bool = True, block_timeo
         port=s.redis_port,
         db=s.redis_db,
         password=s.redis_password.get_secret_value() if s.redis_password else None,
-        socket_timeout=s.redis_timeout + block_timeout,
-        socket_connect_timeout=s.redis_connect_timeout,
+        socket_timeout=(timeout or s.redis_timeout) + block_timeout,
+        socket_connect_timeout=min(timeout or s.redis_connect_timeout, s.redis_connect_timeout),
         health_check_interval=30,
         decode_responses=decode_responses,
         protocol=2,

@@ -24,11 +24,17 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
-# A readiness check returns None when ready, or the reason it is not.
+# A readiness check returns None when ready, or the reason it is not. Each has a name (its
+# dependency) and must answer within its own bound, even when the dependency hangs.
 ReadinessCheck = Callable[[], "str | None"]
 
 
-def health_blueprint(service: str, ready: ReadinessCheck) -> Blueprint:
+def health_blueprint(service: str, checks: dict[str, ReadinessCheck]) -> Blueprint:
+    """``/healthz`` (the process answers) and ``/readyz`` (every dependency answers).
+
+    As in Kubernetes' own API server, ``/readyz?exclude=<name>`` skips a named check: a pod that
+    still serves a useful page without that dependency is probed that way, and stays in its Service.
+    """
     bp = Blueprint("health", __name__)
 
     @bp.get("/healthz")
@@ -38,7 +44,9 @@ def health_blueprint(service: str, ready: ReadinessCheck) -> Blueprint:
 
     @bp.get("/readyz")
     def readyz():
-        status, body = health_reply(service, ready())
+        skipped = set(request.args.getlist("exclude"))
+        reasons = [reason for name, check in checks.items() if name not in skipped and (reason := check())]
+        status, body = health_reply(service, "; ".join(reasons) or None)
         return jsonify(body), status
 
     return bp
@@ -69,7 +77,7 @@ def error_response(status: int, message: str):
     return Response(f"{status} {message}\n", status=status, mimetype="text/plain")
 
 
-def init_app(app: Flask, service: str, ready: ReadinessCheck, log_level: str) -> None:
+def init_app(app: Flask, service: str, ready: dict[str, ReadinessCheck], log_level: str) -> None:
     """Install what every web service has: logging, health routes, request metrics, errors, X-Served-By,
     security headers."""
     logs.configure(log_level)

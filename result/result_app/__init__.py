@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import views
 
-    web.init_app(app, "result", views.ready, settings.log_level)
+    web.init_app(app, "result", {"postgres": views.ready}, settings.log_level)
     app.register_blueprint(views.bp)
     refresher.start()
     return app

@@ -41,4 +41,8 @@ def test_the_worker_and_a_web_app_answer_in_the_same_shape(worker_health):
     assert worker_get(port, "/readyz") == (200, {"status": "ok", "service": "worker", "host": body["host"]})
     ready = web.get("/readyz")
     assert ready.status_code == 503 and ready.json["service"] == "vote" and ready.json["status"] == "unavailable"
+    assert "redis" in ready.json["reason"]
+    # Skipping the named check (the Kubernetes probe): the page is served whatever Redis does.
+    assert web.get("/readyz?exclude=redis").status_code == 200
+    assert web.get("/readyz?exclude=postgres").status_code == 503  # a name it does not have skips nothing
     assert web.get("/healthz").json == {"status": "ok", "service": "vote", "host": body["host"]}

@@ -304,6 +304,12 @@ def test_mutation_missing_probe_is_caught(broken):
     assert_caught(m.check_probes(objs), r"Deployment/worker container worker: no readinessProbe")
 
 
+def test_mutation_vote_readiness_on_redis_is_caught(broken):
+    """A vote pod made unready by a Redis outage would leave the NodePort refusing connections."""
+    objs = broken("Deployment", "vote", lambda d: container(d)["readinessProbe"]["httpGet"].update(path="/readyz"))
+    assert_caught(m.check_probes(objs), r"readinessProbe must be an HTTP GET of /readyz\?exclude=redis")
+
+
 def test_mutation_probe_on_wrong_port_is_caught(broken):
     objs = broken("Deployment", "vote", lambda d: container(d)["livenessProbe"]["httpGet"].update(port="admin"))
     assert_caught(m.check_probes(objs), r"livenessProbe port 'admin' is no containerPort")

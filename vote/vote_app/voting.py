@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voting_common.contract import OPTIONS, is_option
-from voting_common.web import HOSTNAME, error_response
+from voting_common.web import HOSTNAME, error_response, wants_json
 
 from . import identity
 from .queue import REJECTED, QueueUnavailable, enqueue
@@ -17,6 +17,7 @@ bp = Blueprint("voting", __name__)
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "vote not recorded: the vote queue is unavailable, please try again"
+RETRY_AFTER_S = "5"  # seconds: about how long a Redis restart takes
 
 
 def _labels() -> dict[str, str]:
@@ -36,6 +37,26 @@ def refuse_oversized_bodies():
     if limit and request.content_length is not None and request.content_length > limit:
         REJECTED.labels("too_large").inc()
         raise RequestEntityTooLarge()
+
+
+def paused(option: str):
+    """A 503 a person can act on: the voting page again, saying voting is paused, with the choice
+    they made kept on its button so one press sends it again (programs get the JSON error)."""
+    if wants_json():
+        response = jsonify(error=UNAVAILABLE, status=503)
+    else:
+        page = render_template(
+            "index.html",
+            labels=_labels(),
+            choice=identity.current_choice(),
+            confirmed=None,
+            paused=option,
+            hostname=HOSTNAME,
+        )
+        response = current_app.make_response(page)
+    response.status_code = 503
+    response.headers["Retry-After"] = RETRY_AFTER_S
+    return response
 
 
 @bp.get("/")
@@ -62,7 +83,7 @@ def vote_form():
         enqueue(voter_id, option)
     except QueueUnavailable as exc:
         log.warning("vote not queued: %s", exc)
-        return error_response(503, UNAVAILABLE)
+        return paused(option)
     response = redirect(url_for("voting.index", voted=option), code=303)
     return identity.remember(response, voter_id, option)
 
@@ -85,7 +106,7 @@ def vote_api():
         entry_id = enqueue(voter_id, option)
     except QueueUnavailable as exc:
         log.warning("vote not queued: %s", exc)
-        return error_response(503, UNAVAILABLE)
+        return paused(option)
     response = jsonify(status="accepted", vote=option, id=entry_id)
     response.status_code = 202
     return identity.remember(response, voter_id, option)

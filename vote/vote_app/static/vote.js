@@ -19,9 +19,22 @@
     buttons.forEach(function (b) {
       var chosen = b.value === choice;
       b.classList.toggle("chosen", chosen);
+      b.classList.remove("pending");
       b.setAttribute("aria-pressed", chosen ? "true" : "false");
       b.querySelector(".mark").textContent = chosen ? "\u2713 your vote" : "";
     });
+  }
+
+  // Voting is paused (the queue is not answering): the choice stays on its button, not sent yet,
+  // so one press sends it again; the vote recorded before (if any) stays marked as such.
+  function keep(button) {
+    buttons.forEach(function (b) {
+      var mine = b === button;
+      b.classList.toggle("pending", mine);
+      b.querySelector(".mark").textContent = mine ? "not sent yet: press again"
+        : (b.classList.contains("chosen") ? "\u2713 your vote" : "");
+    });
+    button.focus();
   }
 
   form.addEventListener("submit", function (event) {
@@ -43,6 +56,10 @@
         if (response.status === 202) {
           mark(choice);
           show("ok", "Thanks! Your vote for " + label + " was recorded.");
+        } else if (response.status === 503) {
+          keep(button);
+          show("err", "Voting is paused: your vote for " + label + " was not recorded, as the vote queue is " +
+            "not answering. Your choice is kept: press " + label + " again in a moment.");
         } else {
           var why = body.error ? body.error.charAt(0).toUpperCase() + body.error.slice(1)
             : "Your vote was not recorded (HTTP " + response.status + "). Please try again";
