@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 
@@ -47,17 +48,51 @@ def docker():
 
 
 @pytest.fixture(scope="session")
-def redis_server(docker):
+def redis_testcontainer(docker):
     with redis_container() as container:
-        yield container.get_container_host_ip(), int(container.get_exposed_port(6379))
+        yield container
 
 
 @pytest.fixture(scope="session")
-def postgres_server(docker):
+def postgres_testcontainer(docker):
     from testcontainers.community.postgres import PostgresContainer
 
     with PostgresContainer(POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes") as container:
-        yield container.get_container_host_ip(), int(container.get_exposed_port(5432))
+        yield container
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_testcontainer):
+    return redis_testcontainer.get_container_host_ip(), int(redis_testcontainer.get_exposed_port(6379))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_testcontainer):
+    return postgres_testcontainer.get_container_host_ip(), int(postgres_testcontainer.get_exposed_port(5432))
+
+
+@contextmanager
+def frozen(container):
+    """The container's processes stopped (docker pause) and resumed afterwards, whatever happens.
+
+    A frozen server is a hung one: its kernel still accepts connections and acknowledges packets,
+    but nothing answers."""
+    wrapped = container.get_wrapped_container()
+    wrapped.pause()
+    try:
+        yield
+    finally:
+        wrapped.unpause()
+
+
+@pytest.fixture
+def freeze_postgres(postgres_testcontainer):
+    return lambda: frozen(postgres_testcontainer)
+
+
+@pytest.fixture
+def freeze_redis(redis_testcontainer):
+    return lambda: frozen(redis_testcontainer)
 
 
 @pytest.fixture

@@ -28,14 +28,23 @@ def redis_client(
         decode_responses=decode_responses,
         protocol=2,
         # Retry a dropped connection briefly, then fail: callers answer 503 or back off themselves.
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        # A timeout is not retried: a Redis that does not answer is noticed after one timeout.
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(redis.ConnectionError,)),
     )
 
 
 def pg_connect(s: PostgresSettings, application_name: str):
-    """A new Postgres connection; TCP keepalives make a vanished server show up as an error."""
+    """A new Postgres connection whose every wait is bounded.
+
+    TCP keepalives make a vanished server show up as an error, ``statement_timeout`` makes Postgres
+    cancel a statement stuck behind a lock, and the client's own deadline (``pgwait``) catches a
+    server that stopped answering altogether."""
     import psycopg2
 
+    from . import pgwait
+
+    pgwait.install(s.postgres_connect_timeout, s.postgres_reply_deadline)
+    ms = int(s.postgres_timeout * 1000)
     return psycopg2.connect(
         host=s.postgres_host,
         port=s.postgres_port,
@@ -48,4 +57,7 @@ def pg_connect(s: PostgresSettings, application_name: str):
         keepalives_idle=10,
         keepalives_interval=5,
         keepalives_count=3,
+        # A client cut off mid-transaction (a partitioned network sends no reset) would leave its
+        # session holding the tally's row locks for hours; Postgres ends such a session instead.
+        options=f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms}",
     )

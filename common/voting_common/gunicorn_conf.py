@@ -83,11 +83,3 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def post_fork(server, worker):
-    if worker_class == "gevent":
-        # psycopg2 would block the whole event loop (every viewer) while it waits on Postgres.
-        from psycogreen.gevent import patch_psycopg
-
-        patch_psycopg()

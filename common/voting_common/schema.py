@@ -10,6 +10,7 @@ import psycopg2
 import psycopg2.errors
 
 from .contract import OPTIONS
+from .pgwait import transaction
 
 # Each entry: (version, SQL). Append only; never edit a migration that has shipped.
 MIGRATIONS: list[tuple[int, str]] = [
@@ -39,7 +40,7 @@ def migrate(conn) -> int:
 
     Returns the schema version now in place.
     """
-    with conn, conn.cursor() as cur:
+    with transaction(conn), conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -62,7 +63,7 @@ def migrate(conn) -> int:
 def read_tally(conn) -> dict[str, int] | None:
     """Votes per option from the maintained tally; None while the worker has not created it."""
     try:
-        with conn, conn.cursor() as cur:
+        with transaction(conn), conn.cursor() as cur:
             cur.execute("SELECT choice, votes FROM tally")
             rows = cur.fetchall()
     except psycopg2.errors.UndefinedTable:

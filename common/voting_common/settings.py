@@ -34,6 +34,15 @@ class PostgresSettings(BaseServiceSettings):
     postgres_password: SecretStr = SecretStr("")
     postgres_db: str = "votes"
     postgres_connect_timeout: int = Field(default=3, ge=1)
+    # A frozen server still completes TCP handshakes and answers keepalives (its kernel does), so
+    # only a deadline kept by the client notices it. Postgres itself cancels a statement at this
+    # bound; the client gives up one second later, when the server did not even do that.
+    postgres_timeout: float = Field(default=5.0, gt=0, description="statement and reply timeout in seconds")
+
+    @property
+    def postgres_reply_deadline(self) -> float:
+        """How long the client waits on any one answer before it closes the connection."""
+        return self.postgres_timeout + 1.0
 
 
 class OptionLabels(BaseServiceSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from voting_common.contract import Vote
+from voting_common.pgwait import transaction
 
 # Writers serialise on the tally rows (plain readers are not blocked), so that the votes a batch
 # replaces are exactly the rows it saw: the tally can never drift from the votes table.
@@ -51,7 +52,7 @@ def apply_votes(conn, votes: Sequence[Vote]) -> int:
     """Commit the votes; returns how many rows changed (0 for a batch already applied)."""
     if not votes:
         return 0
-    with conn, conn.cursor() as cur:
+    with transaction(conn), conn.cursor() as cur:
         cur.execute(LOCK_SQL)
         cur.execute(
             APPLY_SQL,
