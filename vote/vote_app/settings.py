@@ -9,6 +9,8 @@ class VoteSettings(RedisSettings, OptionLabels):
     # An XADD answers in milliseconds; waiting longer only makes a person stare at a spinner when
     # Redis went away mid-request (its address then stops answering). Then: 503, try again.
     redis_timeout: float = Field(default=2.0, gt=0, description="socket timeout in seconds")
+    # Votes arriving while a write is in flight share the next one (one round trip, one fsync).
+    group_commit_max: int = Field(default=64, ge=1, description="most votes in one shared Redis write")
     max_body_bytes: int = Field(default=4096, ge=256, description="larger request bodies get 413")
     cookie_max_age: int = Field(default=2 * 365 * 24 * 3600, ge=60)
     cookie_secure: bool = False
