@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from loadgen.voters import VotePlan, voter_id
-from tests.faults.harness import Stream, docker, measure, metric_by_label
+from tests.faults.harness import Stream, docker, measure, metric_by_label, metric_sum
 from tooling.waiting import eventually
 from voting_common.contract import DEAD_LETTER_STREAM, STREAM, VOTE_FIELD, VOTER_FIELD
 
@@ -23,12 +23,14 @@ def test_worker_and_result_started_before_redis_and_postgres_converge_by_themsel
     # Worker and result first, with nothing to talk to: they must wait and retry, not exit.
     stack.compose("up", "-d", "--no-build", "--no-deps", "worker", "result")
     eventually(lambda: "database unavailable" in _results_error(stack), 60, "result answering 503 without its database")
+    # One log line per outage, and a counted error per attempt.
     eventually(
-        lambda: stack.service_logs("worker").count("dependency error, retrying") >= 3,
+        lambda: metric_sum(stack.worker_metrics(), "worker_errors_total") >= 3,
         60,
         "three rounds of the worker's retries with backoff",
         0.5,
     )
+    assert stack.service_logs("worker").count("dependency not answering") == 1
     states = health(stack)
     assert states["worker"].startswith("running") and states["result"].startswith("running"), states
     # Then the databases (and vote, which needs Redis). Nobody restarts worker or result.

@@ -44,6 +44,7 @@ class Worker:
         self._recover_own = True  # first read back what this consumer name held before a crash
         self._next_claim = 0.0
         self._next_depth = 0.0
+        self._down_since: dict[str, float] = {}  # dependency -> when it stopped answering
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -67,34 +68,48 @@ class Worker:
             return
         self.redis.ping()
         self.queue.ensure_group()
-        self.health.redis_ok = True
+        self._mark("redis", True)
         if self.pg is None or self.pg.closed:
             self.pg = pg_connect(self.settings, application_name=f"worker/{self.settings.worker_name}")
             version = schema.migrate(self.pg)
             event(log, "connected", schema_version=version)
-        self.health.postgres_ok = True
+        self._mark("postgres", True)
         self._ready = True
-        self._recover_own = True
+        self._recover_own = True  # a batch cut short is in our pending entries: read it again first
+
+    def _mark(self, dependency: str, up: bool, error: str = "") -> None:
+        """Record a dependency's state; logged once per outage (and its end), not on every retry."""
+        setattr(self.health, f"{dependency}_ok", up)
+        metrics.DEPENDENCY_UP.labels(dependency).set(1 if up else 0)
+        if up:
+            since = self._down_since.pop(dependency, None)
+            if since is not None:
+                event(
+                    log,
+                    "dependency answering again",
+                    dependency=dependency,
+                    down_for=f"{time.monotonic() - since:.1f}s",
+                )
+        elif dependency not in self._down_since:
+            self._down_since[dependency] = time.monotonic()
+            event(
+                log,
+                "dependency not answering, retrying with backoff",
+                logging.WARNING,
+                dependency=dependency,
+                error=error,
+            )
 
     def _on_error(self, exc: Exception) -> None:
         dependency = "redis" if isinstance(exc, redis.RedisError) else "postgres"
         metrics.ERRORS.labels(dependency).inc()
-        if dependency == "redis":
-            self.health.redis_ok = False
-        else:
-            self.health.postgres_ok = False
-            if self.pg is not None:
-                self.pg.close()
+        error = str(exc).strip()[:200]
+        if dependency == "postgres" and self.pg is not None:
+            self.pg.close()
+        self._mark(dependency, False, error)
         self._ready = False
         delay = self.backoff.next_delay()
-        event(
-            log,
-            "dependency error, retrying",
-            logging.WARNING,
-            dependency=dependency,
-            error=str(exc).strip()[:200],
-            retry_in=f"{delay:.2f}s",
-        )
+        log.debug("retrying %s in %.2fs: %s", dependency, delay, error)
         self.stop.pause(delay)
 
     def _close(self) -> None:

@@ -11,6 +11,7 @@ BATCH_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 ERRORS = Counter("worker_errors_total", "Failures talking to a dependency", ["dependency"])
+DEPENDENCY_UP = Gauge("worker_dependency_up", "1 while the dependency answers, else 0", ["dependency"])
 BACKLOG = Gauge("worker_queue_backlog", "Votes in the stream not yet delivered to any worker")
 PENDING = Gauge("worker_queue_pending", "Votes delivered to a worker but not yet acknowledged")
 RECLAIMED = Counter("worker_votes_reclaimed_total", "Votes taken over from a worker that stopped answering")
