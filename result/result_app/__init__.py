@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         lambda: pg_connect(settings, application_name="result"),
         settings.refresh_interval_s,
         settings.backoff_cap_s,
+        settings.stale_after_s,
     )
     app.extensions["refresher"] = refresher
 

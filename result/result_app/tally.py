@@ -33,38 +33,60 @@ DB_ERRORS = Counter("result_db_errors_total", "Failed tally reads")
 VIEWERS = Gauge("result_live_viewers", "Open /stream connections", multiprocess_mode="livesum")
 
 OK, NO_SCHEMA, UNAVAILABLE, STARTING = "ok", "waiting_for_worker", "database_unavailable", "starting"
+STALE = "stale"  # numbers shown, but older than the configured age: the database is not answering
+DB_UP = Gauge("result_db_up", "1 while the last tally read succeeded, else 0", multiprocess_mode="liveall")
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    counts: dict[str, int] | None  # None when the database could not be read
-    state: str
-    version: int = 0
-    error: str | None = None
+    counts: dict[str, int] | None  # the last numbers read; None until a read succeeded
+    state: str  # what the last numbers mean (ok, waiting_for_worker), or why there are none
+    version: int = 0  # bumped when what viewers see changes (numbers, state or staleness)
+    error: str | None = None  # why the last read failed; None when it succeeded
+    as_of: float | None = None  # wall-clock time (epoch seconds) of the last successful read
+
+    def age(self, now: float) -> float | None:
+        return None if self.as_of is None else max(0.0, now - self.as_of)
+
+    def stale(self, now: float, stale_after_s: float) -> bool:
+        """Computed when asked, from ``as_of``: a refresher stuck in a hung query cannot say it."""
+        age = self.age(now)
+        return age is not None and age > stale_after_s
 
 
 class Refresher:
-    def __init__(self, connect: Callable[[], object], interval_s: float, backoff_cap_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], object],
+        interval_s: float,
+        backoff_cap_s: float = 5.0,
+        stale_after_s: float = 2.0,
+    ) -> None:
         self._connect = connect
         self.interval_s = interval_s
+        self.stale_after_s = stale_after_s
         self._backoff = Backoff(cap=backoff_cap_s)
         self._cond = threading.Condition()
         self._snapshot = Snapshot(None, STARTING)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
         self._conn: Any = None  # a psycopg2 connection once connected
 
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="tally-refresher", daemon=True)
             self._thread.start()
+            self._watcher = threading.Thread(target=self._watch, name="tally-staleness", daemon=True)
+            self._watcher.start()
 
     def stop(self) -> None:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._watcher):
+            if thread is not None:
+                thread.join(timeout=5)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -86,28 +108,52 @@ class Refresher:
             counts = schema.read_tally(self._conn)
             REFRESH_SECONDS.observe(time.perf_counter() - started)
             self._backoff.reset()
+            DB_UP.set(1)
             if counts is None:  # the worker has not created the schema yet: truly zero votes
-                self._publish(dict.fromkeys(OPTIONS, 0), NO_SCHEMA, None)
+                self._publish(dict.fromkeys(OPTIONS, 0), NO_SCHEMA, None, time.time())
             else:
-                self._publish(counts, OK, None)
+                self._publish(counts, OK, None, time.time())
         except psycopg2.Error as exc:
             DB_ERRORS.inc()
+            DB_UP.set(0)
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
-            self._publish(None, UNAVAILABLE, str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "error")
+            message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "error"
+            current = self._snapshot
+            if current.counts is None:
+                self._publish(None, UNAVAILABLE, message, None)
+            else:  # keep the last numbers and when they were read: they turn stale with age
+                self._publish(current.counts, current.state, message, current.as_of)
             raise
         return self._snapshot
 
-    def _publish(self, counts: dict[str, int] | None, state: str, error: str | None) -> None:
-        current = self._snapshot
-        if current.counts == counts and current.state == state:
-            return
-        if state != current.state:
-            event(log, "results state changed", state=state, error=error or "")
+    def _publish(self, counts: dict[str, int] | None, state: str, error: str | None, as_of: float | None) -> None:
+        """Record a read; viewers are woken only when what they see changes (not for a newer as_of)."""
         with self._cond:
-            self._snapshot = Snapshot(counts, state, current.version + 1, error)
-            self._cond.notify_all()
+            current = self._snapshot
+            changed = current.counts != counts or current.state != state
+            if state != current.state or (error is None) != (current.error is None):
+                event(log, "results state changed", state=state, error=error or "")
+            self._snapshot = Snapshot(counts, state, current.version + int(changed), error, as_of)
+            if changed:
+                self._cond.notify_all()
+
+    def _watch(self) -> None:
+        """Wake the viewers when the numbers turn stale or live again: the refresher may be stuck."""
+        shown = False
+        while not self._stop.wait(min(self.interval_s, self.stale_after_s / 4)):
+            stale = self._snapshot.stale(time.time(), self.stale_after_s)
+            if stale == shown:
+                continue
+            shown = stale
+            event(log, "results stale" if stale else "results live again", logging.WARNING if stale else logging.INFO)
+            with self._cond:
+                current = self._snapshot
+                self._snapshot = Snapshot(
+                    current.counts, current.state, current.version + 1, current.error, current.as_of
+                )
+                self._cond.notify_all()
 
     def _run(self) -> None:
         while not self._stop.is_set():

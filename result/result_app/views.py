@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, stream_with_context
 
 from voting_common.contract import OPTIONS
 from voting_common.web import HOSTNAME
 
-from .tally import VIEWERS, Refresher, Snapshot
+from .tally import STALE, VIEWERS, Refresher, Snapshot
 
 bp = Blueprint("results", __name__)
 
@@ -20,20 +21,52 @@ def get_refresher() -> Refresher:
     return current_app.extensions["refresher"]
 
 
+def iso_utc(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def payload(snap: Snapshot) -> dict:
-    """The JSON shape of the API and of each SSE event. ``options`` is null when unknown."""
-    labels = current_app.config["SETTINGS"].labels()
+    """The JSON shape of the API and of each SSE event. ``options`` is null when unknown.
+
+    Staleness is judged here, when asked, from ``as_of``: past ``stale_after_s`` the last numbers
+    are still given but the state says they are not live."""
+    settings = current_app.config["SETTINGS"]
+    labels = settings.labels()
     if snap.counts is None:
-        return {"options": None, "total": None, "state": snap.state, "error": snap.error}
+        return {"options": None, "total": None, "state": snap.state, "error": snap.error, "as_of": None}
     options = [{"id": o, "label": labels[o], "votes": snap.counts.get(o, 0)} for o in OPTIONS]
-    return {"options": options, "total": sum(o["votes"] for o in options), "state": snap.state}
+    body = {
+        "options": options,
+        "total": sum(o["votes"] for o in options),
+        "state": snap.state,
+        "as_of": iso_utc(snap.as_of),
+    }
+    stale = not_live(snap)
+    if stale:
+        body["state"] = STALE
+        body["error"] = stale
+    return body
+
+
+def not_live(snap: Snapshot) -> str | None:
+    """Why the numbers of ``snap`` are not live (older than ``stale_after_s``), or None."""
+    if not snap.stale(time.time(), current_app.config["SETTINGS"].stale_after_s):
+        return None
+    return "results not live: the database is not answering" + (f" ({snap.error})" if snap.error else "")
 
 
 @bp.get("/")
 def index():
     snap = get_refresher().snapshot
+    settings = current_app.config["SETTINGS"]
     return render_template(
-        "index.html", results=payload(snap), labels=current_app.config["SETTINGS"].labels(), hostname=HOSTNAME
+        "index.html",
+        results=payload(snap),
+        labels=settings.labels(),
+        hostname=HOSTNAME,
+        watchdog_s=settings.stream_watchdog_s,
     )
 
 
@@ -41,9 +74,10 @@ def index():
 def api_results():
     snap = get_refresher().snapshot
     body = payload(snap)
-    status = 200 if snap.counts is not None else 503
-    if status == 503:
+    if snap.counts is None:
         body["error"] = f"results unavailable: {snap.state.replace('_', ' ')}"
+    # 503 whenever the numbers are not live, so a monitor can alert on the status alone.
+    status = 503 if snap.counts is None or body["state"] == STALE else 200
     return jsonify(body), status
 
 
@@ -76,7 +110,11 @@ def stream():
 
 
 def ready() -> str | None:
+    """Whether the numbers are live (answered at once, from the snapshot: never waits on Postgres).
+
+    The Kubernetes probe skips it (``/readyz?exclude=postgres``): without the database the page still
+    gives a useful answer, the last numbers marked not live."""
     snap = get_refresher().snapshot
-    if snap.counts is not None:
-        return None
-    return f"results not readable: {snap.state}" + (f" ({snap.error})" if snap.error else "")
+    if snap.counts is None:
+        return f"results not readable: {snap.state}" + (f" ({snap.error})" if snap.error else "")
+    return not_live(snap)

@@ -2,6 +2,8 @@ import base64
 import hashlib
 import json
 import re
+import time
+from datetime import datetime
 
 import pytest
 
@@ -31,11 +33,13 @@ def test_api_and_page_show_counts_and_percentages(app, pg_conn):
     client = app.test_client()
     eventually(lambda: client.get("/api/results").json["total"] == 4, 10, "4 votes in the results", 0.02)
     body = client.get("/api/results").json
+    as_of = body.pop("as_of")
     assert body == {
         "options": [{"id": "a", "label": "Cats", "votes": 3}, {"id": "b", "label": "Dogs", "votes": 1}],
         "total": 4,
         "state": "ok",
     }
+    assert abs(datetime.fromisoformat(as_of).timestamp() - time.time()) < 60 and as_of.endswith("Z")
     response = client.get("/")
     page = response.get_data(as_text=True)
     assert "75.0%" in page and "25.0%" in page and 'id="total">4<' in page
@@ -67,6 +71,7 @@ def test_unreachable_database_is_503_and_a_clear_page_state(down_app):
     client = down_app.test_client()
     api = client.get("/api/results")
     assert api.status_code == 503 and api.json["options"] is None and "unavailable" in api.json["error"]
+    assert api.json["as_of"] is None
     assert client.get("/readyz").status_code == 503
     # The probe Kubernetes uses skips the database: the page it serves says what is wrong, which
     # beats a refused connection.

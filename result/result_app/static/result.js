@@ -1,12 +1,14 @@
 // Live results: Server-Sent Events from /stream, reconnecting after the result service or the
 // network drops, with polling of /api/results meanwhile. The page never shows numbers it cannot
-// vouch for: while the database or the result service is unreachable it shows dashes and says so.
+// vouch for: while the result service is unreachable it shows dashes and says so; while the
+// database is not answering it shows the last numbers with the time they were read ("stale").
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var DASH = "\u2013";
   var POLL_MS = 1000;          // polling period while the event stream is down
-  var QUIET_MS = 20000;        // no event for this long: check the stream against one request
+  // No event for this long: check the stream against one request (the server may set it).
+  var QUIET_MS = Number($("results").dataset.watchdogMs) || 20000;
   var transport = $("transport");
   var source = null;           // the current EventSource
   var failures = 0;            // stream errors since the last message
@@ -23,6 +25,18 @@
   }
 
   function unit(n) { return n === 1 ? "vote" : "votes"; }
+
+  // What a check compares with what is shown: the numbers, and whether they are live.
+  function key(data) {
+    return data.options ? JSON.stringify([data.options, data.state === "stale"]) : "null";
+  }
+
+  function clock(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "?";
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
 
   function blank(text, kind) {
     last = "";
@@ -47,11 +61,12 @@
       last = "null";
       return;
     }
-    last = JSON.stringify(data.options);
+    last = key(data);
     var section = $("results");
     section.removeAttribute("aria-disabled");
     var total = data.total;
     section.dataset.state = data.state;
+    section.dataset.asOf = data.as_of || "";
     section.dataset.total = total;
     data.options.forEach(function (o) {
       var pct = total ? (100 * o.votes / total).toFixed(1) : "0";
@@ -63,7 +78,9 @@
     });
     $("total").textContent = total;
     $("unit-total").textContent = unit(total);
-    if (total === 0) setState("warn", "No votes yet. Be the first!");
+    if (data.state === "stale") {
+      setState("err stale", "Not live: as of " + clock(data.as_of) + " \u2014 the database is not answering.");
+    } else if (total === 0) setState("warn", "No votes yet. Be the first!");
     else setState("ok live", "Live: updates as votes arrive.");
   }
 
@@ -144,7 +161,7 @@
     if (polling || !source || Date.now() - lastEventAt < QUIET_MS) return;
     lastEventAt = Date.now();
     getResults().then(function (data) {
-      if (JSON.stringify(data.options) !== last) { render(data); connect(); }
+      if (key(data) !== last) { render(data); connect(); }
     }, function () {
       lost();
       startPolling();
@@ -158,7 +175,7 @@
   }
   transport.textContent = "connecting\u2026";
   connect();
-  setInterval(watchdog, 5000);
+  setInterval(watchdog, Math.min(5000, Math.max(250, QUIET_MS / 4)));
   window.addEventListener("online", connect);
   window.addEventListener("offline", function () { lost(); startPolling(); });
 })();
