@@ -21,6 +21,7 @@ from voting_common.contract import STREAM
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+WATCHDOG_S = 3
 # The flags headless Chromium needs here: no sandbox as root, and no background connections to
 # Google's hosts, which a machine without internet refuses by the dozen.
 CHROMIUM_ARGS = [
@@ -64,7 +65,9 @@ def browser(chromium_path):
 @pytest.fixture(scope="package")
 def browser_stack(docker, chromium_path):
     """The whole app, built and healthy; removed (with its volumes) after the package."""
-    with ComposeStack(project=project_name("browser")).running() as stack:
+    # A silent stream is checked after 3 s rather than 20: the watchdog's test need not wait long.
+    extra_env = {"STREAM_WATCHDOG_S": str(WATCHDOG_S)}
+    with ComposeStack(project=project_name("browser"), extra_env=extra_env).running() as stack:
         yield stack
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import requests
 from playwright.sync_api import Page, expect
 
 LIVE = "live (server-sent events)"
 DASH = "\u2013"
-DB_DOWN = "Results unavailable: the result service cannot reach the database."
 CONNECTION_LOST = "Connection to the result service lost. Reconnecting\u2026"
+# The last numbers kept, with the time they were read (the browser's clock).
+NOT_LIVE = re.compile(r"^Not live: as of \d\d:\d\d:\d\d \u2014 the database is not answering\.$")
 
 
 def thanks(label: str) -> str:
@@ -51,6 +53,14 @@ def expect_no_numbers(page: Page, state_text: str, timeout: float = 30_000) -> N
         expect(page.locator(f"#{element}")).to_have_text(DASH)
     for option in ("a", "b"):
         expect(page.locator(f"#bar-{option}")).to_be_hidden()
+
+
+def expect_not_live(page: Page, a: int, b: int, timeout: float = 30_000) -> None:
+    """The page keeps the last numbers and says they are not live, as of when."""
+    expect(page.locator("#state")).to_have_text(NOT_LIVE, timeout=timeout)
+    expect(page.locator("#results")).to_have_attribute("data-state", "stale")
+    expect(page.locator("#votes-a")).to_have_text(str(a))
+    expect(page.locator("#votes-b")).to_have_text(str(b))
 
 
 def vote_over_http(vote_url: str, option: str) -> None:
