@@ -114,12 +114,19 @@ class Stream:
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
         self.ended_at = 0.0
+        self.recovery: Recovery | None = None
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._main, name="vote-stream", daemon=True)
 
     def _count(self) -> None:
         with self._lock:
             self.acked += 1
+        if self.recovery is not None:
+            self.recovery.acknowledged()
+
+    def recovered(self) -> None:
+        """Called by an ``inject`` the moment the broken part answers again: recovery is timed from here."""
+        self.recovery = Recovery(self.stack).start()
 
     def _main(self) -> None:
         try:
@@ -206,6 +213,60 @@ class Probe:
         return {o: int(self.last == o) for o in OPTIONS}
 
 
+class Recovery:
+    """Time to recover, from the moment the broken part answers again (``started``):
+
+    - ``first_ack``: until the vote service next acknowledges a vote;
+    - ``live``: until ``/api/results`` answers 200 with state ``ok`` (not stale, not unavailable);
+    - ``correct``: until it is live and every vote queued before that moment is counted: the oldest
+      entry left in the stream is younger than it (handled entries are deleted only after their
+      transaction committed; entry ids are Redis's clock, which is this host's).
+    """
+
+    def __init__(self, stack: FaultStack, timeout: float = 120) -> None:
+        self.stack, self.timeout = stack, timeout
+        self.started = time.monotonic()
+        self.started_ms = time.time() * 1000
+        self.first_ack: float | None = None
+        self.live: float | None = None
+        self.correct: float | None = None
+        self._thread = threading.Thread(target=self._main, name="recovery", daemon=True)
+
+    def start(self) -> Recovery:
+        self._thread.start()
+        return self
+
+    def acknowledged(self) -> None:
+        if self.first_ack is None:
+            self.first_ack = time.monotonic() - self.started
+
+    def _is_live(self) -> bool:
+        try:
+            response = requests.get(self.stack.result_url + "/api/results", timeout=5)
+            return response.status_code == 200 and response.json().get("state") == "ok"
+        except (requests.RequestException, ValueError):
+            return False
+
+    def _caught_up(self) -> bool:
+        try:
+            oldest = self.stack.redis_cli("XRANGE", STREAM, "-", "+", "COUNT", "1").splitlines()
+        except (AssertionError, subprocess.TimeoutExpired):
+            return False
+        return not oldest or int(oldest[0].split("-")[0]) > self.started_ms
+
+    def _main(self) -> None:
+        deadline = self.started + self.timeout
+        while time.monotonic() < deadline and self.correct is None:
+            if self.live is None and self._is_live():
+                self.live = time.monotonic() - self.started
+            if self.live is not None and self._caught_up():
+                self.correct = time.monotonic() - self.started
+            time.sleep(0.05)
+
+    def join(self) -> None:
+        self._thread.join(timeout=self.timeout + 10)
+
+
 def _error_message(response: requests.Response) -> str:
     try:
         return str(response.json().get("error") or "")
@@ -233,9 +294,16 @@ class Result:
     slowest_ack_seconds: float  # the longest a vote request took to be acknowledged
     convergence_seconds: float | None  # from the end of the stream to exact totals; None: never
     notes: str = ""
+    # From the broken part answering again (None: not measured in this scenario, or never reached).
+    recovery_first_ack_seconds: float | None = None
+    recovery_live_seconds: float | None = None
+    recovery_correct_seconds: float | None = None
 
-    def check(self) -> None:
+    def check(self, recovery: bool = True) -> None:
         assert self.acknowledged == self.votes_sent, f"{self.scenario}: not every vote was acknowledged"
+        if recovery:
+            for name in ("first_ack", "live", "correct"):
+                assert getattr(self, f"recovery_{name}_seconds") is not None, f"{self.scenario}: no {name}: {self}"
         assert self.convergence_seconds is not None, f"{self.scenario}: results never matched: {self}"
         assert self.lost == 0, f"{self.scenario}: {self.lost} votes lost: {self}"
         assert self.double_counted == 0, f"{self.scenario}: {self.double_counted} votes double-counted: {self}"
@@ -283,6 +351,8 @@ def measure(
         outcome = stream.join()
         if checker:
             checker.stop()
+    if stream.recovery is not None:
+        stream.recovery.join()
     added = {o: n for o, n in plan.expected().items() if o in OPTIONS}
     if checker:
         added = {o: added[o] + checker.expected()[o] for o in OPTIONS}
@@ -320,6 +390,10 @@ def measure(
         convergence_seconds=None if convergence is None else round(convergence, 2),
         notes=notes() if callable(notes) else notes,
     )
+    if stream.recovery is not None:
+        for name in ("first_ack", "live", "correct"):
+            value = getattr(stream.recovery, name)
+            setattr(result, f"recovery_{name}_seconds", None if value is None else round(value, 2))
     if not drained:
         result.notes = f"{result.notes}; stream NOT drained".strip("; ")
     record(result)

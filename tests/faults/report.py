@@ -40,6 +40,9 @@ COLUMNS = [
     ("double-counted", "--:"),
     ("converged after", "--:"),
     ("slowest ack", "--:"),
+    ("recovered: first ack", "--:"),
+    ("live", "--:"),
+    ("correct", "--:"),
     ("notes", "---"),
 ]
 
@@ -65,6 +68,19 @@ FOOTER = """
 - **converged after**: from the moment the last vote was acknowledged until `/api/results`
   showed the exact totals (polled every 0.1 s). **slowest ack**: the longest one vote request
   took to be acknowledged (a request that hangs while a dependency is away).
+- **recovered**: time to recover, from the moment the broken part answers again (started again,
+  unfrozen, reconnected; for a replica killed for good, or poison injected, from that moment):
+  **first ack** until the vote service next acknowledged a vote; **live** until `/api/results`
+  answered `200` with state `ok` (not stale, not unavailable); **correct** until it was live and
+  every vote queued before that moment was counted (the oldest entry left in the stream is
+  younger than it: entries are deleted only after their batch committed). Polled about every
+  0.05 s (the stream check goes through `docker compose exec`, a few tenths of a second each).
+  "–": not measured (the stream starts after the fault).
+- **Hung dependencies** (frozen with `docker pause`, or the worker's network disconnected): the
+  kernel keeps accepting connections and acknowledging packets, so only the services' own bounds
+  notice: Postgres `statement_timeout` and a client deadline on every answer (5 s + 1 s), Redis
+  socket timeouts (vote 2 s, worker 5 s plus its blocking read), and results older than 2 s
+  (`STALE_AFTER_S`) shown as not live.
 
 ## Persistence the app relies on
 
@@ -100,6 +116,10 @@ def _cell(value) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
+
+
 def row(r: dict) -> str:
     failed = sum(r["failed_requests"].values())
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["failed_requests"].items()))
@@ -119,6 +139,7 @@ def row(r: dict) -> str:
         r["double_counted"],
         converged,
         f"{r['slowest_ack_seconds']:.2f} s",
+        *(_seconds(r.get(f"recovery_{name}_seconds")) for name in ("first_ack", "live", "correct")),
         r["notes"],
     ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"

@@ -22,6 +22,7 @@ def bounce(stack: FaultStack, service: str, how: str, down_s: float = 1.5):
             stack.compose("kill", "-s", "SIGKILL", service)
         time.sleep(down_s)
         stack.compose("start", service)
+        stream.recovered()
 
     return inject
 

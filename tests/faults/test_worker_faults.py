@@ -47,6 +47,7 @@ def test_worker_sigkilled_five_times_mid_stream_and_restarted(stack):
             stack.compose("kill", "-s", "SIGKILL", "worker")
             time.sleep(0.5)
             stack.compose("start", "worker")
+        stream.recovered()  # timed from the last restart
 
     result, outcome, _ = measure(
         stack,
@@ -86,6 +87,7 @@ def test_two_worker_replicas_one_killed_the_other_takes_over(stack):
         assert stream.running
         held.append(freeze_holding_votes(stack, victim))
         docker("kill", "-s", "KILL", victim)  # and it stays dead: the survivor must take its votes
+        stream.recovered()  # nothing comes back: timed from the kill, until the survivor has caught up
 
     try:
         result, outcome, _ = measure(
