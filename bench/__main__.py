@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
     p.add_argument("--command", default="make bench", help="the command recorded in the report")
     p.add_argument("--render-only", action="store_true", help="rewrite benchmarks.md from benchmarks.json")
+    p.add_argument("--only", default="", help="comma-separated measurements to take (default: all five)")
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     out = Path(args.out or ("artifacts/bench-quick" if args.quick else "docs"))
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         stack.wait_results_ok()
         steps = [
-            ("ingest", lambda: ingest.measure(stack, sizes["ingest_seconds"], sizes["ingest_rounds"])),
+            ("ingest", lambda: ingest.measure(
+                stack, sizes["ingest_seconds"], sizes["ingest_rounds"], with_levers=not args.quick)),
             ("drain", lambda: drain.measure(stack, sizes["drain_voters"])),
             ("freshness", lambda: freshness.measure(
                 stack, sizes["fresh_rate"], sizes["fresh_seconds"], sizes["idle_rate"], sizes["idle_seconds"])),
@@ -62,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                 stack, sizes["read_small"], sizes["read_large"], sizes["read_window_s"], sizes["read_repeat"])),
             ("viewers", lambda: viewers.measure(stack, sizes["viewers"], sizes["viewers_window_s"])),
         ]  # fmt: skip
+        only = {name for name in args.only.split(",") if name}
+        unknown = only - {name for name, _ in steps}
+        if unknown:
+            p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
         for name, step in steps:
+            if only and name not in only:
+                continue
             t = time.monotonic()
             print(f"bench: {name} ...", flush=True)
             results[name] = step()

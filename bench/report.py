@@ -7,7 +7,7 @@ from pathlib import Path
 NOTES = Path(__file__).with_name("notes.md")
 
 TITLES = {
-    "ingest": "1. Vote ingest: POST /api/vote at 32 clients vs bare Flask (same image, same gunicorn)",
+    "ingest": "1. Vote ingest: POST /api/vote at 32 clients vs bare Flask and naive handler (same image and gunicorn)",
     "drain": "2. Worker drain: pre-filled backlog to Postgres vs plain COPY of the same rows",
     "freshness": "3. Freshness: acknowledged vote to visible in /api/results",
     "read_cost": "4. Result read cost: refresh latency, many vs few votes stored",
@@ -47,15 +47,30 @@ def _details(name: str, r: dict) -> list[str]:
             "|---|---|---|---|---|---|---|",
         ]
         for label, key in (("vote `POST /api/vote`", "vote"), ("bare Flask (baseline)", "bare_flask"),
+                           ("naive: one XADD per request (baseline)", "naive"),
                            ("vote, Redis `appendfsync everysec`", "vote_appendfsync_everysec")):  # fmt: skip
             s = r[key]
             lines.append(
                 f"| {label} | {_n(s['rps'])} | {_n(s['p50_ms'])} | {_n(s['p99_ms'])} | {s['errors']} "
                 f"| {_n(s['web_cpu_us_per_request'])} | {_n(s['redis_cpu_us_per_request'])} |"
             )
-        lines += ["", f"Throughput ratio per round: {', '.join(_n(x, 2) for x in r['ratio_per_round'])}; "
-                  f"CPU-per-request ratio (bare / vote, robust to other load): {_n(r['cpu_ratio'], 2)}. "
+        lines += ["", f"Throughput ratio vote / bare per round: {', '.join(_n(x, 2) for x in r['ratio_per_round'])}; "
+                  f"vote / naive per round: {', '.join(_n(x, 2) for x in r['naive_ratio_per_round'])} "
+                  f"(median {_n(r['naive_ratio'], 2)}). "
+                  f"CPU-per-request ratios (baseline / vote, robust to other load): bare {_n(r['cpu_ratio'], 2)}, "
+                  f"naive {_n(r['naive_cpu_ratio'], 2)}. "
                   "The worker is paused during these rounds: only vote and Redis serve them."]  # fmt: skip
+        if r.get("levers"):
+            lines += ["", "Other ways to serve vote (one round each, right after a round of the default, "
+                      "2 processes × 8 threads, gthread):", "",
+                      "| vote served by | req/s | default's req/s | ratio | p99 ms | web CPU µs/req |",
+                      "|---|---|---|---|---|---|"]  # fmt: skip
+            for label, lever in r["levers"].items():
+                x, d = lever["lever"], lever["default"]
+                lines.append(
+                    f"| {label} | {_n(x['rps'])} | {_n(d['rps'])} | {_n(lever['ratio'], 2)} "
+                    f"| {_n(x['p99_us'] / 1000)} | {_n(x.get('web_cpu_us_per_request'))} |"
+                )
     elif name == "drain":
         lines += ["| run | votes | seconds | votes/s | CPU µs/vote: worker, Redis, Postgres |", "|---|---|---|---|---|"]
         for label, key in (("1 worker", "one_worker"), ("2 workers", "two_workers")):

@@ -78,6 +78,15 @@ class BenchStack(ComposeStack):
         self.wait_healthy("worker")
         self.compose("up", "-d", "--no-deps", "--wait", "--wait-timeout", "120", "--scale", f"worker={count}", "worker")
 
+    def recreate(self, service: str, env: dict[str, str]) -> None:
+        """Start ``service`` again with ``env`` added to the harness's environment, and wait for it."""
+        saved = self.extra_env
+        self.extra_env = {**saved, **env}
+        try:
+            self.compose("up", "-d", "--no-deps", "--no-build", "--wait", "--wait-timeout", "120", service)
+        finally:
+            self.extra_env = saved
+
     def pause(self, service: str) -> None:
         self.compose("pause", service)
 
