@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, request
+from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Response as BaseResponse
 
 from voting_common.contract import is_option, is_voter_id
@@ -29,14 +30,18 @@ def current_choice() -> str | None:
 
 
 def remember(response: BaseResponse, voter_id: str, choice: str) -> BaseResponse:
+    """Both cookies with Max-Age alone: every browser honours it, and formatting the redundant
+    Expires date twice was a measurable share of a vote's CPU."""
     settings = current_app.config["SETTINGS"]
     for name, value in ((VOTER_COOKIE, voter_id), (CHOICE_COOKIE, choice)):
-        response.set_cookie(
+        cookie = dump_cookie(
             name,
             value,
             max_age=settings.cookie_max_age,
             httponly=True,
             samesite="Lax",
             secure=settings.cookie_secure,
+            sync_expires=False,
         )
+        response.headers.add("Set-Cookie", cookie)
     return response
