@@ -114,7 +114,7 @@ def postgres_env(postgres_server) -> dict[str, str]:
     conn = psycopg2.connect(host=host, port=port, user="postgres", password=PG_PASSWORD, dbname="votes")
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("DROP TABLE IF EXISTS votes, tally, schema_migrations")
+            cur.execute("DROP TABLE IF EXISTS votes, tally, counting_progress, schema_migrations")
     finally:
         conn.close()
     return {

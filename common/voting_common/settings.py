@@ -45,6 +45,16 @@ class PostgresSettings(BaseServiceSettings):
         return self.postgres_timeout + 1.0
 
 
+class CountingSettings(BaseServiceSettings):
+    """When counting is judged stalled: read by the worker (its readiness) and by result (its state)."""
+
+    # Counting is current while the worker makes progress or sees no vote waiting; once it has not
+    # been for this long (no progress while votes wait, or no worker reporting), results say so.
+    counting_stall_after_s: float = Field(
+        default=10.0, gt=0, description="seconds without counting while votes may wait: counting-stalled"
+    )
+
+
 class OptionLabels(BaseServiceSettings):
     option_a: str = Field(default="Cats", min_length=1, max_length=60)
     option_b: str = Field(default="Dogs", min_length=1, max_length=60)

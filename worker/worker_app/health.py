@@ -15,14 +15,35 @@ from voting_common.health import health_reply
 class HealthState:
     """What the loop reports about itself; read by the HTTP thread."""
 
-    def __init__(self, stall_after_s: float = 60.0) -> None:
+    def __init__(self, stall_after_s: float = 60.0, counting_stall_after_s: float = 10.0) -> None:
         self.redis_ok = False
         self.postgres_ok = False
         self.last_beat = time.monotonic()
         self.stall_after_s = stall_after_s
+        self.counting_stall_after_s = counting_stall_after_s
+        self.waiting = 0  # votes seen waiting in Redis at the last look
+        self.current_at = time.monotonic()  # last progress, or last look that found nothing waiting
 
     def beat(self) -> None:
         self.last_beat = time.monotonic()
+
+    def saw_waiting(self, waiting: int) -> None:
+        self.waiting = waiting
+        if waiting == 0:
+            self.current_at = time.monotonic()
+
+    def progressed(self) -> None:
+        self.current_at = time.monotonic()
+
+    def seconds_behind(self) -> float:
+        """Seconds since counting was last current (0 while votes are counted as they come)."""
+        return 0.0 if self.waiting == 0 else time.monotonic() - self.current_at
+
+    def counting_stalled(self) -> str | None:
+        behind = self.seconds_behind()
+        if behind <= self.counting_stall_after_s:
+            return None
+        return f"{self.waiting} votes waiting, none counted for {behind:.0f}s"
 
     def live(self) -> str | None:
         stalled = time.monotonic() - self.last_beat
@@ -30,7 +51,7 @@ class HealthState:
 
     def ready(self) -> str | None:
         missing = [name for name, ok in (("redis", self.redis_ok), ("postgres", self.postgres_ok)) if not ok]
-        return f"not connected to {' and '.join(missing)}" if missing else None
+        return f"not connected to {' and '.join(missing)}" if missing else self.counting_stalled()
 
 
 def serve(state: HealthState, port: int) -> ThreadingHTTPServer:

@@ -3,6 +3,10 @@
 Signal handlers only set a flag; the loop checks it between batches, so SIGTERM finishes and
 acknowledges the batch in hand before exiting. Lost connections are retried with capped
 exponential backoff, so the worker survives Redis or Postgres going away and any start order.
+
+Every batch records the worker's progress in its own transaction, and a heartbeat (never blocked
+longer than ``counting_heartbeat_s`` by an empty queue) records the votes waiting in Redis: the
+result service reads both from Postgres and can say when counting has stalled.
 """
 
 from __future__ import annotations
@@ -35,15 +39,19 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.health = health or HealthState()
+        self.health.counting_stall_after_s = settings.counting_stall_after_s
+        metrics.SECONDS_BEHIND.set_function(self.health.seconds_behind)
         self.stop = stop or StopRequest()
         self.backoff = Backoff(cap=settings.backoff_cap_s)
-        self.redis = redis_client(settings, decode_responses=False, block_timeout=settings.block_ms / 1000)
+        # An empty queue blocks the read no longer than one heartbeat, so an idle worker still reports.
+        self.block_ms = min(settings.block_ms, max(10, int(settings.counting_heartbeat_s * 1000)))
+        self.redis = redis_client(settings, decode_responses=False, block_timeout=self.block_ms / 1000)
         self.queue = VoteQueue(self.redis, settings.worker_name, settings.claim_idle_ms)
         self.pg = None
         self._ready = False
         self._recover_own = True  # first read back what this consumer name held before a crash
         self._next_claim = 0.0
-        self._next_depth = 0.0
+        self._next_beat = 0.0
         self._down_since: dict[str, float] = {}  # dependency -> when it stopped answering
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -72,10 +80,12 @@ class Worker:
         if self.pg is None or self.pg.closed:
             self.pg = pg_connect(self.settings, application_name=f"worker/{self.settings.worker_name}")
             version = schema.migrate(self.pg)
+            store.forget_gone_workers(self.pg, self.settings.worker_name, CONSUMER_FORGET_MS / 1000)
             event(log, "connected", schema_version=version)
         self._mark("postgres", True)
         self._ready = True
         self._recover_own = True  # a batch cut short is in our pending entries: read it again first
+        self._next_beat = 0.0  # report at once: the result service may be saying counting stalled
 
     def _mark(self, dependency: str, up: bool, error: str = "") -> None:
         """Record a dependency's state; logged once per outage (and its end), not on every retry."""
@@ -135,15 +145,22 @@ class Worker:
             elif self.queue.prune_consumers(CONSUMER_FORGET_MS):
                 event(log, "forgot idle consumers of stopped workers")
         else:
-            entries = self.queue.read_new(s.batch_size, s.block_ms)
-        if now >= self._next_depth:
-            self._next_depth = now + 2.0
-            backlog, pending = self.queue.depth()
-            metrics.BACKLOG.set(backlog)
-            metrics.PENDING.set(pending)
+            entries = self.queue.read_new(s.batch_size, self.block_ms)
         if entries:
             self.handle(entries)
+        if time.monotonic() >= self._next_beat:
+            self.report()
         return len(entries)
+
+    def report(self) -> None:
+        """The heartbeat: the votes waiting in Redis, recorded in Postgres for the result service."""
+        self._next_beat = time.monotonic() + self.settings.counting_heartbeat_s
+        backlog, pending = self.queue.depth()
+        metrics.BACKLOG.set(backlog)
+        metrics.PENDING.set(pending)
+        metrics.WAITING.set(backlog + pending)
+        store.beat(self.pg, self.settings.worker_name, backlog + pending)
+        self.health.saw_waiting(backlog + pending)
 
     def handle(self, entries: list[Entry]) -> None:
         """Commit the valid votes, dead-letter the rest, then acknowledge them all."""
@@ -160,14 +177,18 @@ class Worker:
                 done.append(entry_id)
             except InvalidMessage as exc:
                 dead.append((entry_id, fields, exc))
+        progress = store.Progress(self.settings.worker_name, len(entries), entries[-1][0].decode())
         if votes:
-            store.apply_votes(self.pg, votes)
+            store.apply_votes(self.pg, votes, progress)
         if dead:
             self.queue.dead_letter([(entry_id, fields, str(problem)) for entry_id, fields, problem in dead])
             for entry_id, _fields, problem in dead:
                 metrics.DEAD_LETTERS.labels(problem.code).inc()
                 event(log, "message dead-lettered", logging.WARNING, id=entry_id.decode(), reason=str(problem))
         self.queue.ack(done)
+        if not votes:
+            store.record_progress(self.pg, progress)
+        self.health.progressed()
         metrics.BATCHES.inc()
         metrics.VOTES_APPLIED.inc(len(votes))
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -15,3 +15,8 @@ DEPENDENCY_UP = Gauge("worker_dependency_up", "1 while the dependency answers, e
 BACKLOG = Gauge("worker_queue_backlog", "Votes in the stream not yet delivered to any worker")
 PENDING = Gauge("worker_queue_pending", "Votes delivered to a worker but not yet acknowledged")
 RECLAIMED = Counter("worker_votes_reclaimed_total", "Votes taken over from a worker that stopped answering")
+WAITING = Gauge("worker_votes_waiting", "Votes in Redis not yet counted (backlog plus pending), at the last look")
+SECONDS_BEHIND = Gauge(
+    "worker_counting_behind_seconds",
+    "Seconds since counting was last current (0 while nothing waits or batches keep committing)",
+)

@@ -2,12 +2,12 @@
 
 import socket
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from voting_common.settings import PostgresSettings, RedisSettings
+from voting_common.settings import CountingSettings, PostgresSettings, RedisSettings
 
 
-class WorkerSettings(RedisSettings, PostgresSettings):
+class WorkerSettings(RedisSettings, PostgresSettings, CountingSettings):
     worker_name: str = Field(default_factory=socket.gethostname, description="Redis consumer name")
     health_port: int = 8080
     batch_size: int = Field(default=1000, ge=1, le=50_000)
@@ -15,3 +15,13 @@ class WorkerSettings(RedisSettings, PostgresSettings):
     claim_idle_ms: int = Field(default=15_000, ge=100, description="take over a dead worker's votes after")
     claim_interval_s: float = Field(default=5.0, gt=0)
     backoff_cap_s: float = Field(default=5.0, gt=0)
+    counting_heartbeat_s: float = Field(
+        default=1.0, gt=0, description="how often the worker reports its progress and the votes waiting"
+    )
+
+    @model_validator(mode="after")
+    def _beats_well_within_the_stall_bound(self):
+        # A report delayed by a busy machine must not make an idle worker look stalled.
+        if self.counting_heartbeat_s * 3 > self.counting_stall_after_s:
+            raise ValueError("COUNTING_HEARTBEAT_S must be at most a third of COUNTING_STALL_AFTER_S")
+        return self

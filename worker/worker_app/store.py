@@ -1,8 +1,10 @@
-"""Writing a batch of votes to Postgres in one transaction, idempotently and order-independently."""
+"""Writing a batch of votes to Postgres in one transaction, idempotently and order-independently,
+together with the worker's progress; and the worker's heartbeat while it has nothing to count."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from voting_common.contract import Vote
 from voting_common.pgwait import transaction
@@ -48,8 +50,39 @@ SELECT count(*) FROM written
 """
 
 
-def apply_votes(conn, votes: Sequence[Vote]) -> int:
-    """Commit the votes; returns how many rows changed (0 for a batch already applied)."""
+# The progress of one worker (its row of counting_progress, see voting_common.schema). Each worker
+# writes only its own row, so workers never wait on each other here.
+PROGRESS_SQL = """
+INSERT INTO counting_progress AS p (consumer, counted, last_entry, progressed_at) VALUES (%s, %s, %s, now())
+ON CONFLICT (consumer) DO UPDATE
+    SET counted = p.counted + EXCLUDED.counted, last_entry = EXCLUDED.last_entry,
+        beat_at = now(), progressed_at = now(), current_at = now()
+"""
+
+# A heartbeat: the worker is alive and saw ``waiting`` votes in Redis. With none waiting, counting is
+# current; with some, it stays as current as the last batch made it (a worker that cannot progress
+# does not look current by beating).
+BEAT_SQL = """
+INSERT INTO counting_progress AS p (consumer, waiting) VALUES (%s, %s)
+ON CONFLICT (consumer) DO UPDATE
+    SET waiting = EXCLUDED.waiting, beat_at = now(),
+        current_at = CASE WHEN EXCLUDED.waiting = 0 THEN now() ELSE p.current_at END
+"""
+
+# Rows of workers gone for good (a pod's name is not reused); the freshest row decides anyway.
+FORGET_SQL = "DELETE FROM counting_progress WHERE consumer <> %s AND beat_at < now() - make_interval(secs => %s)"
+
+
+@dataclass(frozen=True)
+class Progress:
+    consumer: str  # the worker's Redis consumer name
+    entries: int  # stream entries this batch handled
+    last_entry: str  # the last of them, as read
+
+
+def apply_votes(conn, votes: Sequence[Vote], progress: Progress | None = None) -> int:
+    """Commit the votes (and the progress, in the same transaction); returns how many rows changed
+    (0 for a batch already applied)."""
     if not votes:
         return 0
     with transaction(conn), conn.cursor() as cur:
@@ -63,4 +96,25 @@ def apply_votes(conn, votes: Sequence[Vote]) -> int:
                 [v.version_seq for v in votes],
             ),
         )
-        return cur.fetchone()[0]
+        changed = cur.fetchone()[0]
+        if progress is not None:
+            cur.execute(PROGRESS_SQL, (progress.consumer, progress.entries, progress.last_entry))
+        return changed
+
+
+def record_progress(conn, progress: Progress) -> None:
+    """Progress of a batch that wrote no vote (only malformed or already deleted entries)."""
+    with transaction(conn), conn.cursor() as cur:
+        cur.execute(PROGRESS_SQL, (progress.consumer, progress.entries, progress.last_entry))
+
+
+def beat(conn, consumer: str, waiting: int) -> None:
+    with transaction(conn), conn.cursor() as cur:
+        cur.execute(BEAT_SQL, (consumer, waiting))
+
+
+def forget_gone_workers(conn, consumer: str, idle_s: float) -> int:
+    """Delete the progress rows of other workers silent for ``idle_s``; returns how many."""
+    with transaction(conn), conn.cursor() as cur:
+        cur.execute(FORGET_SQL, (consumer, idle_s))
+        return cur.rowcount
