@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         settings.refresh_interval_s,
         settings.backoff_cap_s,
         settings.stale_after_s,
+        settings.counting_stall_after_s,
     )
     app.extensions["refresher"] = refresher
 

@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from voting_common.settings import OptionLabels, PostgresSettings
+from voting_common.settings import CountingSettings, OptionLabels, PostgresSettings
 
 
-class ResultSettings(PostgresSettings, OptionLabels):
+class ResultSettings(PostgresSettings, OptionLabels, CountingSettings):
     refresh_interval_s: float = Field(default=0.25, gt=0, description="how often the tally is read")
     heartbeat_s: float = Field(default=15.0, gt=0, description="SSE keep-alive comment interval")
     stream_max_s: float = Field(default=300.0, gt=0, description="SSE clients reconnect after this")

@@ -1,7 +1,9 @@
 """One background refresher per process reads the tally and fans it out to every viewer.
 
 However many pages and event streams are open, Postgres sees one small query per refresh
-interval per process: viewers wait on a condition variable, never on the database.
+interval per process: viewers wait on a condition variable, never on the database. The same query
+reads the workers' progress, so the numbers can be judged current or counting-stalled as well as
+fresh or stale, without any connection to Redis.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg2
@@ -34,6 +36,9 @@ VIEWERS = Gauge("result_live_viewers", "Open /stream connections", multiprocess_
 
 OK, NO_SCHEMA, UNAVAILABLE, STARTING = "ok", "waiting_for_worker", "database_unavailable", "starting"
 STALE = "stale"  # numbers shown, but older than the configured age: the database is not answering
+COUNTING_STALLED = "counting_stalled"  # numbers read, but votes may be waiting that nobody counts
+# What the watcher logs when a judgement turns bad, and when it turns good again.
+JUDGEMENT_EVENTS = (("results stale", "results live again"), ("counting stalled", "counting current again"))
 DB_UP = Gauge("result_db_up", "1 while the last tally read succeeded, else 0", multiprocess_mode="liveall")
 
 
@@ -44,6 +49,7 @@ class Snapshot:
     version: int = 0  # bumped when what viewers see changes (numbers, state or staleness)
     error: str | None = None  # why the last read failed; None when it succeeded
     as_of: float | None = None  # wall-clock time (epoch seconds) of the last successful read
+    counting: schema.Counting | None = None  # the workers' progress as of that read; None: unknown
 
     def age(self, now: float) -> float | None:
         return None if self.as_of is None else max(0.0, now - self.as_of)
@@ -53,6 +59,24 @@ class Snapshot:
         age = self.age(now)
         return age is not None and age > stale_after_s
 
+    def counting_stalled_since(self, now: float, stall_after_s: float) -> float | None:
+        """When counting was last current (epoch seconds, the database's clock) if it has not been for
+        longer than ``stall_after_s``; None while it keeps up or cannot be judged.
+
+        Ages come from the database (no clock skew between pods) plus the time since the read."""
+        counting = self.counting
+        if counting is None or self.as_of is None or self.state != OK:
+            return None
+        behind = counting.current_age_s + max(0.0, now - self.as_of)
+        return counting.current_at if behind > stall_after_s else None
+
+    def worker_reporting(self, now: float, stall_after_s: float) -> bool:
+        """Whether some worker has reported within ``stall_after_s`` (so its ``waiting`` is known)."""
+        counting = self.counting
+        if counting is None or self.as_of is None:
+            return False
+        return counting.beat_age_s + max(0.0, now - self.as_of) <= stall_after_s
+
 
 class Refresher:
     def __init__(
@@ -61,10 +85,12 @@ class Refresher:
         interval_s: float,
         backoff_cap_s: float = 5.0,
         stale_after_s: float = 2.0,
+        counting_stall_after_s: float = 10.0,
     ) -> None:
         self._connect = connect
         self.interval_s = interval_s
         self.stale_after_s = stale_after_s
+        self.counting_stall_after_s = counting_stall_after_s
         self._backoff = Backoff(cap=backoff_cap_s)
         self._cond = threading.Condition()
         self._snapshot = Snapshot(None, STARTING)
@@ -77,7 +103,7 @@ class Refresher:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="tally-refresher", daemon=True)
             self._thread.start()
-            self._watcher = threading.Thread(target=self._watch, name="tally-staleness", daemon=True)
+            self._watcher = threading.Thread(target=self._watch, name="tally-judgement", daemon=True)
             self._watcher.start()
 
     def stop(self) -> None:
@@ -105,14 +131,14 @@ class Refresher:
                 self._conn = self._connect()
             started = time.perf_counter()
             QUERIES.inc()
-            counts = schema.read_tally(self._conn)
+            results = schema.read_results(self._conn)
             REFRESH_SECONDS.observe(time.perf_counter() - started)
             self._backoff.reset()
             DB_UP.set(1)
-            if counts is None:  # the worker has not created the schema yet: truly zero votes
+            if results is None:  # the worker has not created the schema yet: truly zero votes
                 self._publish(dict.fromkeys(OPTIONS, 0), NO_SCHEMA, None, time.time())
             else:
-                self._publish(counts, OK, None, time.time())
+                self._publish(results.counts, OK, None, time.time(), results.counting)
         except psycopg2.Error as exc:
             DB_ERRORS.inc()
             DB_UP.set(0)
@@ -124,35 +150,49 @@ class Refresher:
             if current.counts is None:
                 self._publish(None, UNAVAILABLE, message, None)
             else:  # keep the last numbers and when they were read: they turn stale with age
-                self._publish(current.counts, current.state, message, current.as_of)
+                self._publish(current.counts, current.state, message, current.as_of, current.counting)
             raise
         return self._snapshot
 
-    def _publish(self, counts: dict[str, int] | None, state: str, error: str | None, as_of: float | None) -> None:
-        """Record a read; viewers are woken only when what they see changes (not for a newer as_of)."""
+    def _publish(
+        self,
+        counts: dict[str, int] | None,
+        state: str,
+        error: str | None,
+        as_of: float | None,
+        counting: schema.Counting | None = None,
+    ) -> None:
+        """Record a read; viewers are woken only when what they see changes (not for a newer as_of:
+        the watcher wakes them when the numbers turn stale or counting stalls, and back)."""
         with self._cond:
             current = self._snapshot
             changed = current.counts != counts or current.state != state
             if state != current.state or (error is None) != (current.error is None):
                 event(log, "results state changed", state=state, error=error or "")
-            self._snapshot = Snapshot(counts, state, current.version + int(changed), error, as_of)
+            self._snapshot = Snapshot(counts, state, current.version + int(changed), error, as_of, counting)
             if changed:
                 self._cond.notify_all()
 
     def _watch(self) -> None:
-        """Wake the viewers when the numbers turn stale or live again: the refresher may be stuck."""
-        shown = False
-        while not self._stop.wait(min(self.interval_s, self.stale_after_s / 4)):
-            stale = self._snapshot.stale(time.time(), self.stale_after_s)
-            if stale == shown:
+        """Wake the viewers when the numbers turn stale or counting stalls, and when either ends: the
+        refresher may be stuck, or reading the same numbers again and again."""
+        shown = (False, False)
+        period = min(self.interval_s, self.stale_after_s / 4, self.counting_stall_after_s / 4)
+        while not self._stop.wait(period):
+            snap, now = self._snapshot, time.time()
+            judged = (
+                snap.stale(now, self.stale_after_s),
+                snap.counting_stalled_since(now, self.counting_stall_after_s) is not None,
+            )
+            if judged == shown:
                 continue
-            shown = stale
-            event(log, "results stale" if stale else "results live again", logging.WARNING if stale else logging.INFO)
+            for was, is_now, (bad, good) in zip(shown, judged, JUDGEMENT_EVENTS, strict=True):
+                if was != is_now:
+                    event(log, bad if is_now else good, logging.WARNING if is_now else logging.INFO)
+            shown = judged
             with self._cond:
                 current = self._snapshot
-                self._snapshot = Snapshot(
-                    current.counts, current.state, current.version + 1, current.error, current.as_of
-                )
+                self._snapshot = replace(current, version=current.version + 1)
                 self._cond.notify_all()
 
     def _run(self) -> None:

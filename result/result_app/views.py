@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, st
 from voting_common.contract import OPTIONS
 from voting_common.web import HOSTNAME
 
-from .tally import STALE, VIEWERS, Refresher, Snapshot
+from .tally import COUNTING_STALLED, STALE, VIEWERS, Refresher, Snapshot
 
 bp = Blueprint("results", __name__)
 
@@ -31,7 +31,10 @@ def payload(snap: Snapshot) -> dict:
     """The JSON shape of the API and of each SSE event. ``options`` is null when unknown.
 
     Staleness is judged here, when asked, from ``as_of``: past ``stale_after_s`` the last numbers
-    are still given but the state says they are not live."""
+    are still given but the state says they are not live. Counting is judged the same way: when it
+    has not been current for ``counting_stall_after_s`` the state is ``counting_stalled``, with
+    ``stalled_since`` and the votes the worker last saw ``waiting`` (null: no worker reporting).
+    Stale wins: numbers that cannot be read say nothing about counting."""
     settings = current_app.config["SETTINGS"]
     labels = settings.labels()
     if snap.counts is None:
@@ -47,6 +50,19 @@ def payload(snap: Snapshot) -> dict:
     if stale:
         body["state"] = STALE
         body["error"] = stale
+        return body
+    now, stall_after_s = time.time(), settings.counting_stall_after_s
+    since = snap.counting_stalled_since(now, stall_after_s)
+    if since is not None and snap.counting is not None:
+        reporting = snap.worker_reporting(now, stall_after_s)
+        body["state"] = COUNTING_STALLED
+        body["stalled_since"] = iso_utc(since)
+        body["waiting"] = snap.counting.waiting if reporting else None
+        body["error"] = (
+            f"counting stalled: {snap.counting.waiting} votes waiting, none counted since {body['stalled_since']}"
+            if reporting
+            else f"counting stalled: no worker has reported since {body['stalled_since']}; votes may be waiting"
+        )
     return body
 
 
@@ -76,8 +92,9 @@ def api_results():
     body = payload(snap)
     if snap.counts is None:
         body["error"] = f"results unavailable: {snap.state.replace('_', ' ')}"
-    # 503 whenever the numbers are not live, so a monitor can alert on the status alone.
-    status = 503 if snap.counts is None or body["state"] == STALE else 200
+    # 503 whenever the numbers are not live (stale, or counting stalled), so a monitor can alert on
+    # the status alone.
+    status = 503 if snap.counts is None or body["state"] in (STALE, COUNTING_STALLED) else 200
     return jsonify(body), status
 
 

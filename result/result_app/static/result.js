@@ -1,7 +1,8 @@
 // Live results: Server-Sent Events from /stream, reconnecting after the result service or the
 // network drops, with polling of /api/results meanwhile. The page never shows numbers it cannot
 // vouch for: while the result service is unreachable it shows dashes and says so; while the
-// database is not answering it shows the last numbers with the time they were read ("stale").
+// database is not answering it shows the last numbers with the time they were read ("stale");
+// while votes wait that nobody counts, the numbers with the time counting stalled.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -26,9 +27,9 @@
 
   function unit(n) { return n === 1 ? "vote" : "votes"; }
 
-  // What a check compares with what is shown: the numbers, and whether they are live.
+  // What a check compares with what is shown: the numbers, and whether (and why) they are not live.
   function key(data) {
-    return data.options ? JSON.stringify([data.options, data.state === "stale"]) : "null";
+    return data.options ? JSON.stringify([data.options, data.state, data.stalled_since || null]) : "null";
   }
 
   function clock(iso) {
@@ -80,6 +81,12 @@
     $("unit-total").textContent = unit(total);
     if (data.state === "stale") {
       setState("err stale", "Not live: as of " + clock(data.as_of) + " \u2014 the database is not answering.");
+    } else if (data.state === "counting_stalled") {
+      // waiting is null when no worker reports: then nobody knows how many votes wait, if any.
+      var since = clock(data.stalled_since);
+      setState("err stalled", data.waiting === null || data.waiting === undefined
+        ? "Not live: votes may be waiting to be counted since " + since + " \u2014 the worker is not reporting."
+        : "Not live: votes are waiting to be counted since " + since + ".");
     } else if (total === 0) setState("warn", "No votes yet. Be the first!");
     else setState("ok live", "Live: updates as votes arrive.");
   }
