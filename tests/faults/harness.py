@@ -115,6 +115,7 @@ class Stream:
         self.error: BaseException | None = None
         self.ended_at = 0.0
         self.recovery: Recovery | None = None
+        self.stalled_shown: float | None = None  # seconds from the fault until counting_stalled was shown
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._main, name="vote-stream", daemon=True)
 
@@ -298,6 +299,8 @@ class Result:
     recovery_first_ack_seconds: float | None = None
     recovery_live_seconds: float | None = None
     recovery_correct_seconds: float | None = None
+    # From the fault until /api/results said counting_stalled (None: not a counting-stall scenario).
+    stalled_shown_seconds: float | None = None
 
     def check(self, recovery: bool = True) -> None:
         assert self.acknowledged == self.votes_sent, f"{self.scenario}: not every vote was acknowledged"
@@ -394,6 +397,8 @@ def measure(
         for name in ("first_ack", "live", "correct"):
             value = getattr(stream.recovery, name)
             setattr(result, f"recovery_{name}_seconds", None if value is None else round(value, 2))
+    if stream.stalled_shown is not None:
+        result.stalled_shown_seconds = round(stream.stalled_shown, 2)
     if not drained:
         result.notes = f"{result.notes}; stream NOT drained".strip("; ")
     record(result)

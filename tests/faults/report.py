@@ -40,6 +40,7 @@ COLUMNS = [
     ("double-counted", "--:"),
     ("converged after", "--:"),
     ("slowest ack", "--:"),
+    ("counting stalled shown", "--:"),
     ("recovered: first ack", "--:"),
     ("live", "--:"),
     ("correct", "--:"),
@@ -68,10 +69,16 @@ FOOTER = """
 - **converged after**: from the moment the last vote was acknowledged until `/api/results`
   showed the exact totals (polled every 0.1 s). **slowest ack**: the longest one vote request
   took to be acknowledged (a request that hangs while a dependency is away).
+- **counting stalled shown**: in the scenarios where the worker cannot count (stopped, cut off,
+  its session killed), from the fault until `/api/results` answered `503` with state
+  `counting_stalled` (polled every 0.1 s). The suite runs with `COUNTING_STALL_AFTER_S` at 3 s
+  and `COUNTING_HEARTBEAT_S` at 0.5 s (defaults 10 s and 1 s); from then until the recovery every
+  answer must say so, never `ok`. "–": not such a scenario.
 - **recovered**: time to recover, from the moment the broken part answers again (started again,
   unfrozen, reconnected; for a replica killed for good, or poison injected, from that moment):
   **first ack** until the vote service next acknowledged a vote; **live** until `/api/results`
-  answered `200` with state `ok` (not stale, not unavailable); **correct** until it was live and
+  answered `200` with state `ok` (not stale, not unavailable, counting not stalled: a worker
+  counting again); **correct** until it was live and
   every vote queued before that moment was counted (the oldest entry left in the stream is
   younger than it: entries are deleted only after their batch committed). Polled about every
   0.05 s (the stream check goes through `docker compose exec`, a few tenths of a second each).
@@ -139,6 +146,7 @@ def row(r: dict) -> str:
         r["double_counted"],
         converged,
         f"{r['slowest_ack_seconds']:.2f} s",
+        _seconds(r.get("stalled_shown_seconds")),
         *(_seconds(r.get(f"recovery_{name}_seconds")) for name in ("first_ack", "live", "correct")),
         r["notes"],
     ]
