@@ -22,6 +22,7 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 WATCHDOG_S = 3
+COUNTING_STALL_AFTER_S = 3  # the worker reporting every 0.5 s; defaults 10 s and 1 s
 # The flags headless Chromium needs here: no sandbox as root, and no background connections to
 # Google's hosts, which a machine without internet refuses by the dozen.
 CHROMIUM_ARGS = [
@@ -65,8 +66,13 @@ def browser(chromium_path):
 @pytest.fixture(scope="package")
 def browser_stack(docker, chromium_path):
     """The whole app, built and healthy; removed (with its volumes) after the package."""
-    # A silent stream is checked after 3 s rather than 20: the watchdog's test need not wait long.
-    extra_env = {"STREAM_WATCHDOG_S": str(WATCHDOG_S)}
+    # A silent stream is checked after 3 s rather than 20, and counting said stalled after 3 s rather
+    # than 10: their tests need not wait long.
+    extra_env = {
+        "STREAM_WATCHDOG_S": str(WATCHDOG_S),
+        "COUNTING_STALL_AFTER_S": str(COUNTING_STALL_AFTER_S),
+        "COUNTING_HEARTBEAT_S": "0.5",
+    }
     with ComposeStack(project=project_name("browser"), extra_env=extra_env).running() as stack:
         yield stack
 

@@ -13,6 +13,11 @@ DASH = "\u2013"
 CONNECTION_LOST = "Connection to the result service lost. Reconnecting\u2026"
 # The last numbers kept, with the time they were read (the browser's clock).
 NOT_LIVE = re.compile(r"^Not live: as of \d\d:\d\d:\d\d \u2014 the database is not answering\.$")
+# Counting stalled: the numbers kept, and since when votes wait (or may wait: no worker reporting).
+COUNTING_STALLED = re.compile(
+    r"^Not live: votes (are waiting to be counted since \d\d:\d\d:\d\d\.|"
+    r"may be waiting to be counted since \d\d:\d\d:\d\d \u2014 the worker is not reporting\.)$"
+)
 
 
 def thanks(label: str) -> str:
