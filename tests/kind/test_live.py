@@ -385,3 +385,53 @@ def test_redis_refuses_a_client_without_the_password(k8s):
     )
     outcome = python_in(k8s, "vote", code)
     assert outcome.startswith("refused"), f"Redis answered a client without the password: {outcome}"
+
+
+def test_worker_scaled_to_zero_under_voting_is_said_counting_stalled_then_counted_exactly(k8s, cluster):
+    """Votes acknowledged while no worker runs: the results say counting_stalled (503) within
+    COUNTING_STALL_AFTER_S (its default, 10 s) of the last report; scaled back to one, live again by
+    themselves with every vote counted once."""
+    from voting_common.settings import CountingSettings
+
+    stall_after_s = CountingSettings.model_fields["counting_stall_after_s"].default
+    before = results_when_up(cluster)
+    cast = {"a": 0, "b": 0}
+
+    def vote_as_new_voter() -> None:
+        option = "a" if sum(cast.values()) % 3 else "b"
+        with requests.Session() as voter:
+            scenario.cast(voter, cluster.vote_url, option)
+        cast[option] += 1
+
+    def state() -> tuple[int, dict]:
+        response = requests.get(f"{cluster.result_url}/api/results", timeout=5)
+        return response.status_code, response.json()
+
+    for _ in range(10):
+        vote_as_new_voter()
+    scale(k8s, "worker", 0)
+    try:
+        until("no worker pod left", lambda: not pods(k8s, "worker"), 120)
+        gone_at = time.monotonic()
+
+        def stalled_while_voting():
+            vote_as_new_voter()  # one more vote per look: voting goes on
+            status, body = state()
+            return status == 503 and body["state"] == "counting_stalled" and body
+
+        body = eventually(stalled_while_voting, stall_after_s + 20, "results saying counting stalled", 0.5)
+        shown_after = time.monotonic() - gone_at
+        assert body["stalled_since"] and body["waiting"] is None  # nobody reports: unknown how many
+    finally:
+        scale(k8s, "worker", 1)
+    started = time.monotonic()
+    expected = {o: before[o] + cast[o] for o in ("a", "b")}
+    expected["total"] = expected["a"] + expected["b"]
+    # Totals are read from 200 answers only: exact totals shown means live and correct.
+    seen, _ = scenario.wait_for_totals(cluster.result_url, expected, 180)
+    assert state()[1]["state"] == "ok"
+    print(
+        f"worker scaled to 0: counting_stalled shown {shown_after:.1f} s after its pod was gone; "
+        f"live and correct {time.monotonic() - started:.1f} s after scaling back to 1 ({sum(cast.values())} votes)"
+    )
+    assert seen["total"] == expected["total"]
