@@ -88,6 +88,16 @@ FOOTER = """
   notice: Postgres `statement_timeout` and a client deadline on every answer (5 s + 1 s), Redis
   socket timeouts (vote 2 s, worker 5 s plus its blocking read), and results older than 2 s
   (`STALE_AFTER_S`) shown as not live.
+- **Counting stalled**: the result service cannot see Redis; it knows whether counting keeps up from
+  what the worker records in Postgres (each batch, in its transaction, and a heartbeat with the
+  votes waiting). With no worker reporting, or votes reported waiting and no batch committed, for
+  `COUNTING_STALL_AFTER_S`, the results say `counting_stalled` (503) with `stalled_since`; the
+  worker says it is not ready when it sees votes waiting that it cannot count. The time it takes to
+  show is that threshold after the last batch, plus one read of the result service; it ends with
+  the worker's next batch. In the other scenarios a short stall (a worker restarting, a database
+  back before the worker reconnected) can show too, and then counts in **live**. Votes held by a
+  frozen replica while another one counts are not a stall: they are taken over after
+  `CLAIM_IDLE_MS`.
 
 ## Persistence the app relies on
 
