@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from loadgen.voters import VotePlan
+from loadgen.voters import Outcome, VotePlan
 from tests.faults.harness import FaultStack, Stream, docker, measure
 from tooling.waiting import eventually
 
@@ -64,63 +64,69 @@ def stalled_under_voting(stack: FaultStack, shown: dict, break_it: Callable[[], 
     return inject
 
 
-def check_stalled(result, shown: dict) -> None:
-    result.check()
-    assert shown["seconds"] <= STALL_SHOWN_WITHIN_S
-    print(
-        f"{result.scenario}: counting_stalled shown {shown['seconds']:.2f} s after the fault; recovered: "
-        f"live {result.recovery_live_seconds} s, correct {result.recovery_correct_seconds} s"
-    )
+def stalled_scenario(
+    stack: FaultStack,
+    scenario: str,
+    fault: str,
+    then: str,
+    seed: int,
+    break_it: Callable[[], None],
+    repair: Callable[[], None],
+) -> tuple[Outcome, dict]:
+    """Measure one scenario (checked: exact totals, the stall shown in time); returns the vote stream's
+    outcome and what the API said once counting had stalled."""
+    shown: dict = {}
 
-
-def notes(shown: dict) -> Callable[[], str]:
-    def text() -> str:
+    def notes() -> str:
         body = shown.get("body", {})
         waiting = "unknown (no worker reporting)" if body.get("waiting") is None else body["waiting"]
         return f"counting_stalled (503) since {body.get('stalled_since', '?')[11:19]}, votes waiting: {waiting}"
 
-    return text
+    result, outcome, _ = measure(
+        stack,
+        scenario,
+        f"{fault} until the results said counting stalled and {VOTES_WHILE_STALLED} more votes were "
+        f"acknowledged, then {then}",
+        VotePlan(voters=900, share_a=0.5, change_share=0.3, seed=seed),
+        stalled_under_voting(stack, shown, break_it, repair),
+        rate=60,
+        notes=notes,
+    )
+    result.check()
+    assert shown["seconds"] <= STALL_SHOWN_WITHIN_S
+    print(
+        f"{scenario}: counting_stalled shown {shown['seconds']:.2f} s after the fault; recovered: "
+        f"live {result.recovery_live_seconds} s, correct {result.recovery_correct_seconds} s"
+    )
+    return outcome, shown["body"]
 
 
 def test_the_worker_stopped_under_voting_is_shown_as_counting_stalled_then_live_with_exact_totals(stack):
-    shown: dict = {}
-    result, outcome, _ = measure(
+    outcome, body = stalled_scenario(
         stack,
         "worker stopped",
-        "the worker stopped gracefully under voting until the results said counting stalled and "
-        f"{VOTES_WHILE_STALLED} more votes were acknowledged, then started",
-        VotePlan(voters=900, share_a=0.5, change_share=0.3, seed=0xFA050001),
-        stalled_under_voting(
-            stack, shown, lambda: stack.compose("stop", "-t", "10", "worker"), lambda: stack.compose("start", "worker")
-        ),
-        rate=60,
-        notes=notes(shown),
+        "the worker stopped gracefully under voting",
+        "started",
+        0xFA050001,
+        lambda: stack.compose("stop", "-t", "10", "worker"),
+        lambda: stack.compose("start", "worker"),
     )
-    check_stalled(result, shown)
-    assert shown["body"]["waiting"] is None  # nobody reports: how many wait is not known
+    assert body["waiting"] is None  # nobody reports: how many wait is not known
     assert not outcome.errors, "voting must not notice the worker"
 
 
 def test_the_worker_cut_off_from_postgres_is_shown_as_counting_stalled_while_result_still_reads(stack):
     [worker] = stack.container_ids("worker")
     network = f"{stack.project}_default"
-    shown: dict = {}
-    result, outcome, _ = measure(
+    outcome, _ = stalled_scenario(
         stack,
         "worker cut off, result reads",
-        "the worker's network disconnected (no reset) until the results, still read, said counting stalled "
-        f"and {VOTES_WHILE_STALLED} more votes were acknowledged, then reconnected",
-        VotePlan(voters=900, share_a=0.5, change_share=0.3, seed=0xFA050002),
-        stalled_under_voting(
-            stack,
-            shown,
-            lambda: docker("network", "disconnect", network, worker),
-            lambda: docker("network", "connect", network, worker),
-        ),
-        rate=60,
-        notes=notes(shown),
+        "the worker's network disconnected (no reset; result still reads)",
+        "reconnected",
+        0xFA050002,
+        lambda: docker("network", "disconnect", network, worker),
+        lambda: docker("network", "connect", network, worker),
     )
-    check_stalled(result, shown)
     assert not outcome.errors, "voting must not notice the worker's network"
 
 
@@ -150,18 +156,15 @@ def test_the_worker_postgres_session_killed_is_shown_as_counting_stalled_then_li
         db_sh(f"sed -i '\\|^{rule}$|d' {hba}")
         stack.psql("SELECT pg_reload_conf()")
 
-    shown: dict = {}
-    result, outcome, _ = measure(
+    outcome, _ = stalled_scenario(
         stack,
         "worker session killed",
-        "the worker's Postgres session killed (pg_terminate_backend) and its reconnections refused until the "
-        f"results said counting stalled and {VOTES_WHILE_STALLED} more votes were acknowledged, then allowed",
-        VotePlan(voters=900, share_a=0.5, change_share=0.3, seed=0xFA050003),
-        stalled_under_voting(stack, shown, kill_and_refuse, allow),
-        rate=60,
-        notes=notes(shown),
+        "the worker's Postgres session killed (pg_terminate_backend) and its reconnections refused",
+        "allowed",
+        0xFA050003,
+        kill_and_refuse,
+        allow,
     )
-    check_stalled(result, shown)
     assert f'pg_hba.conf rejects connection for host "{address}"' in stack.service_logs("db")
     assert not outcome.errors, "voting must not depend on Postgres"
 
