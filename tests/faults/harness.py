@@ -253,6 +253,8 @@ class Recovery:
             oldest = self.stack.redis_cli("XRANGE", STREAM, "-", "+", "COUNT", "1").splitlines()
         except (AssertionError, subprocess.TimeoutExpired):
             return False
+        if oldest and oldest[0].startswith("LOADING"):  # a restarted Redis still reading its data back
+            return False
         return not oldest or int(oldest[0].split("-")[0]) > self.started_ms
 
     def _main(self) -> None:
