@@ -7,6 +7,7 @@ same scenario code as the compose end-to-end test.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -103,6 +104,18 @@ def n_endpoints(api, service: str, n: int) -> list[str] | None:
     return names if len(names) == n else None
 
 
+def programmed_endpoints(cluster: Cluster, service: str) -> set[str]:
+    """Pod addresses that kube-proxy has written into the node's NAT rules for ``service``.
+
+    A ready endpoint in the EndpointSlice is not yet a route: kube-proxy programs it a moment later
+    (at least its minimum sync period), so a test of how the Service spreads connections waits for this.
+    """
+    rules = cluster.node_exec(
+        "sh", "-c", "iptables-nft-save -t nat 2>/dev/null; iptables-legacy-save -t nat 2>/dev/null"
+    )
+    return set(re.findall(rf'--comment "{NS}/{service}(?::[^ "]*)? -> ([0-9.]+:[0-9]+)"', rules))
+
+
 def scale(api, name: str, replicas: int) -> None:
     api["apps"].patch_namespaced_deployment_scale(name, NS, {"spec": {"replicas": replicas}})
 
@@ -181,6 +194,7 @@ def test_scale_vote_to_5_gives_5_ready_endpoints_and_answers_from_several_pods(k
         scale(k8s, "vote", 5)
         names = until("5 ready endpoints of Service vote", lambda: n_endpoints(k8s, "vote", 5))
         assert len(set(names)) == 5
+        until("kube-proxy routes Service vote to 5 pods", lambda: len(programmed_endpoints(cluster, "vote")) == 5)
         hosts = scenario.served_by(cluster.vote_url, 60)
         assert len(hosts) > 1, f"60 fresh connections all served by {hosts}"
         assert hosts <= set(names), f"pages served by {hosts}, endpoints are {names}"
