@@ -62,7 +62,7 @@ def _details(name: str, r: dict) -> list[str]:
                   "The worker is paused during these rounds: only vote and Redis serve them."]  # fmt: skip
         if r.get("levers"):
             lines += ["", "Other ways to serve vote (one round each, right after a round of the default, "
-                      "2 processes × 8 threads, gthread):", "",
+                      "2 gevent processes):", "",
                       "| vote served by | req/s | default's req/s | ratio | p99 ms | web CPU µs/req |",
                       "|---|---|---|---|---|---|"]  # fmt: skip
             for label, lever in r["levers"].items():
@@ -114,6 +114,13 @@ def _details(name: str, r: dict) -> list[str]:
                 f"| {count:,} | {s.get('connected', 0):,} | {s.get('told_final_total', '-')} "
                 f"| {_n(s['queries_per_s'], 2)} | {_n(s['pg_commits_per_s'], 2)} | {_n(s['memory_mib'])} |"
             )
+        if "memory_kib_per_viewer" in r:
+            refusal, lurk = r["with_viewers"]["one_too_many"], r["never_reading"]
+            lines += ["", f"Memory per viewer: {_n(r['memory_kib_per_viewer'])} KiB. One viewer over the limit "
+                      f"(`MAX_VIEWERS` = the viewers): {refusal['status']}, `Retry-After: {refusal['retry_after']}`, "
+                      f"in {_n(refusal['seconds'] * 1000)} ms. {lurk['count']:,} viewers that never read, through "
+                      f"two rounds of {lurk['votes_per_round']} votes: the service's memory "
+                      f"{' → '.join(_n(m) for m in lurk['memory_mib'])} MiB."]  # fmt: skip
     return lines
 
 
