@@ -10,11 +10,11 @@ import pytest
 from loadgen.voters import fetch_totals
 from tests.support import hostile, scenario
 from tooling.waiting import eventually
-from voting_common.settings import GunicornSettings
+
+from .conftest import LIMITS
 
 pytestmark = pytest.mark.availability
 
-LIMITS = GunicornSettings()  # compose sets none of them: the defaults are what the stack runs
 TICK_S = 0.5  # how often the hostile loop looks at its connections (the resolution of a measured cut)
 VOTERS = 20  # each: one vote, one results read
 
