@@ -63,15 +63,7 @@ async def _with_viewers(stack: BenchStack, count: int, window_s: float, votes: i
         rates = await asyncio.to_thread(_rates, stack, window_s)
         refusal = await asyncio.to_thread(_one_too_many, stack)
         # Cast votes as new voters and check every viewer is told the final total.
-        seed = int(time.time())
-        with requests.Session() as s:
-            for i in range(votes):
-                s.post(
-                    stack.vote_url + "/api/vote",
-                    json={"vote": "a"},
-                    headers={"Cookie": f"voter_id={seed & 0xFFFFFFFF:08x}{i:024x}"},
-                    timeout=10,
-                ).raise_for_status()
+        _cast(stack, votes)
         final = requests.get(stack.result_url + "/api/results", timeout=5).json()["total"]
         for _ in range(150):
             final = requests.get(stack.result_url + "/api/results", timeout=5).json()["total"]
