@@ -2,7 +2,8 @@
 
 Shared by the availability suite (compose host ports) and the live kind suite (NodePorts). Every
 pattern is bounded: a fixed number of connections, held for a fixed time, from one thread that
-wakes every ``tick_s``; traffic goes only to the address given (the run's own services).
+wakes every ``tick_s`` (a connection the server closed is opened again at most once a tick);
+traffic goes only to the address given (the run's own services).
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def hold(
 
     def run() -> None:
         deadline = time.monotonic() + seconds
-        while not stop.is_set() and time.monotonic() < deadline:
-            for key, _ in sel.select(timeout=tick_s):
+        while not stop.wait(tick_s) and time.monotonic() < deadline:  # once a tick: at most count reconnects
+            for key, _ in sel.select(timeout=0):
                 sock = key.fileobj
                 assert isinstance(sock, socket.socket)
                 if closed_by_server(sock):

@@ -64,6 +64,9 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     A connection over the limit is closed at once: a probe retries, the worker loop never waits."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of connections would wait unaccepted in the
+    # kernel (retried SYNs) instead of being served or closed at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type, client_timeout_s: float, max_connections: int):
         super().__init__(address, handler)
