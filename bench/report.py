@@ -148,7 +148,8 @@ def render(doc: dict) -> str:
     if doc["mode"] == "quick":
         lines += ["", "Quick mode: sizes far below the full run's, so goals are reported but not meaningful."]
     for name, r in doc["results"].items():
-        lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s)"]
+        run = f", in a run of its own: `{r['run']['command']}` on {r['run']['started']}" if "run" in r else ""
+        lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s{run})"]
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip()]
     return "\n".join(lines) + "\n"
