@@ -64,9 +64,10 @@ async def _with_viewers(stack: BenchStack, count: int, window_s: float, votes: i
         refusal = await asyncio.to_thread(_one_too_many, stack)
         # Cast votes as new voters and check every viewer is told the final total.
         _cast(stack, votes)
-        final = requests.get(stack.result_url + "/api/results", timeout=5).json()["total"]
+        api = stack.container_url("result") + "/api/results"  # the published port's proxy is full (below)
+        final = requests.get(api, timeout=5).json()["total"]
         for _ in range(150):
-            final = requests.get(stack.result_url + "/api/results", timeout=5).json()["total"]
+            final = requests.get(api, timeout=5).json()["total"]
             if sum(v.last_total == final for v in viewers) == count:
                 break
             await asyncio.sleep(0.1)
@@ -83,7 +84,7 @@ def _one_too_many(stack: BenchStack) -> dict:
 
     Sent to the container's own address: Docker's proxy for the published port holds two file
     descriptors per connection, and with dockerd's open-file limit on this machine (20,000) the
-    10,000 viewers use them all, so a 10,001st connection through the port is refused by the proxy."""
+    10,000 viewers use them all, so any further connection through the port is refused by the proxy."""
     started = time.monotonic()
     response = requests.get(stack.container_url("result") + "/stream", timeout=30, stream=True)
     seconds = time.monotonic() - started
