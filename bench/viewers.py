@@ -107,14 +107,15 @@ def _cast(stack: BenchStack, votes: int) -> None:
 
 def _never_reading(stack: BenchStack, count: int, votes: int) -> dict:
     """``count`` viewers that open /stream and never read, through two rounds of ``votes`` votes."""
-    port = int(stack.result_url.rsplit(":", 1)[1])
+    host, port_text = stack.container_url("result").removeprefix("http://").rsplit(":", 1)  # past the proxy
+    port = int(port_text)
     socks = []
     try:
         for _ in range(count):
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the server's sends back up
             sock.settimeout(10)
-            sock.connect(("127.0.0.1", port))
+            sock.connect((host, port))
             sock.sendall(b"GET /stream HTTP/1.1\r\nHost: result\r\n\r\n")
             socks.append(sock)
         memory = [stack.memory_bytes("result") / 2**20]
