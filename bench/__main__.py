@@ -19,7 +19,7 @@ FULL = {
     "drain_voters": 170_000,  # 20% change their vote: ~204,000 votes
     "fresh_rate": 1000, "fresh_seconds": 20, "idle_rate": 10, "idle_seconds": 10,
     "read_small": 1_000, "read_large": 1_000_000, "read_window_s": 10, "read_repeat": 2000,
-    "viewers": 1000, "viewers_window_s": 10,
+    "viewers": 10_000, "viewers_window_s": 10,
 }  # fmt: skip
 QUICK = {
     "ingest_seconds": 3, "ingest_rounds": 1,

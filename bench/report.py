@@ -61,8 +61,10 @@ def _details(name: str, r: dict) -> list[str]:
                   f"naive {_n(r['naive_cpu_ratio'], 2)}. "
                   "The worker is paused during these rounds: only vote and Redis serve them."]  # fmt: skip
         if r.get("levers"):
-            lines += ["", "Other ways to serve vote (one round each, right after a round of the default, "
-                      "2 processes × 8 threads, gthread):", "",
+            # Runs from before gevent became the default measured gevent as a lever against gthread.
+            default = "2 processes × 8 threads, gthread" if "gevent 2" in r["levers"] else "2 gevent processes"
+            lines += ["", f"Other ways to serve vote (one round each, right after a round of the default, "
+                      f"{default}):", "",
                       "| vote served by | req/s | default's req/s | ratio | p99 ms | web CPU µs/req |",
                       "|---|---|---|---|---|---|"]  # fmt: skip
             for label, lever in r["levers"].items():
@@ -114,6 +116,13 @@ def _details(name: str, r: dict) -> list[str]:
                 f"| {count:,} | {s.get('connected', 0):,} | {s.get('told_final_total', '-')} "
                 f"| {_n(s['queries_per_s'], 2)} | {_n(s['pg_commits_per_s'], 2)} | {_n(s['memory_mib'])} |"
             )
+        if "memory_kib_per_viewer" in r:
+            refusal, lurk = r["with_viewers"]["one_too_many"], r["never_reading"]
+            lines += ["", f"Memory per viewer: {_n(r['memory_kib_per_viewer'])} KiB. One viewer over the limit "
+                      f"(`MAX_VIEWERS` = the viewers): {refusal['status']}, `Retry-After: {refusal['retry_after']}`, "
+                      f"in {_n(refusal['seconds'] * 1000)} ms. {lurk['count']:,} viewers that never read, through "
+                      f"two rounds of {lurk['votes_per_round']} votes: the service's memory "
+                      f"{' → '.join(_n(m) for m in lurk['memory_mib'])} MiB."]  # fmt: skip
     return lines
 
 
@@ -141,7 +150,8 @@ def render(doc: dict) -> str:
     if doc["mode"] == "quick":
         lines += ["", "Quick mode: sizes far below the full run's, so goals are reported but not meaningful."]
     for name, r in doc["results"].items():
-        lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s)"]
+        run = f", in a run of its own: `{r['run']['command']}` on {r['run']['started']}" if "run" in r else ""
+        lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s{run})"]
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip()]
     return "\n".join(lines) + "\n"

@@ -2,8 +2,9 @@
 
 Tunable from the environment through ``GunicornSettings`` (PORT, METRICS_PORT (``/metrics``), WEB_CONCURRENCY,
 GUNICORN_THREADS, GUNICORN_WORKER_CLASS, GUNICORN_WORKER_CONNECTIONS, GRACEFUL_TIMEOUT, ACCESS_LOG,
-LOG_LEVEL). SIGTERM lets in-flight requests finish (graceful_timeout). Gunicorn's own lines (its
-error log and the access log) are logfmt, like the app's.
+LOG_LEVEL, and what one client may cost: KEEPALIVE_S, REQUEST_BODY_TIMEOUT_S, SEND_TIMEOUT_S,
+LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_FIELD_SIZE). SIGTERM lets in-flight requests
+finish (graceful_timeout). Gunicorn's own lines (its error log and the access log) are logfmt, like the app's.
 """
 
 import logging
@@ -25,7 +26,13 @@ worker_class = settings.gunicorn_worker_class
 worker_connections = settings.gunicorn_worker_connections
 graceful_timeout = settings.graceful_timeout
 timeout = 30
-keepalive = 5
+# What one client may cost (async workers): its request headers must arrive, and an idle
+# keep-alive connection is closed, within keepalive seconds; oversized headers get 400. Bodies and
+# sends are bounded by ClientDeadlines (post_worker_init).
+keepalive = settings.keepalive_s
+limit_request_line = settings.limit_request_line
+limit_request_fields = settings.limit_request_fields
+limit_request_field_size = settings.limit_request_field_size
 loglevel = settings.log_level.lower()
 errorlog = "-"
 accesslog = "-" if settings.access_log else None
@@ -77,6 +84,14 @@ def when_ready(server):
     multiprocess.MultiProcessCollector(registry)
     httpd, _ = start_http_server(settings.metrics_port, registry=registry)
     server.log.info("metrics listening at: http://0.0.0.0:%s/metrics", httpd.server_address[1])
+
+
+def post_worker_init(worker):
+    """Bound each request's body and each send (gevent only: the bounds are gevent timeouts)."""
+    if "gevent" in settings.gunicorn_worker_class:
+        from voting_common.deadlines import ClientDeadlines
+
+        worker.wsgi = ClientDeadlines(worker.wsgi, settings.request_body_timeout_s, settings.send_timeout_s)
 
 
 def child_exit(server, worker):

@@ -69,8 +69,19 @@ class GunicornSettings(BaseServiceSettings):
     port: int = Field(default=8080, ge=0, le=65535, description="the pages and the API (0: any free port)")
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="/metrics only, never published")
     web_concurrency: int = Field(default=2, ge=1, description="worker processes")
-    gunicorn_threads: int = Field(default=8, ge=1, description="threads per process (gthread)")
-    gunicorn_worker_class: str = "gthread"
+    gunicorn_threads: int = Field(default=8, ge=1, description="threads per process (gthread only)")
+    # gevent: a connection costs a greenlet, not a thread, so clients that are slow or idle cannot
+    # take the threads every other client needs (gthread lets ~16 slow headers stop vote).
+    gunicorn_worker_class: str = "gevent"
     gunicorn_worker_connections: int = Field(default=2000, ge=1, description="connections per gevent worker")
+    # What one client may cost; the bounds apply to each connection (see voting_common.deadlines).
+    keepalive_s: int = Field(
+        default=5, ge=1, description="an idle keep-alive connection, or one sending its headers, is closed after this"
+    )
+    request_body_timeout_s: float = Field(default=10.0, gt=0, description="a request body must arrive within this")
+    send_timeout_s: float = Field(default=30.0, gt=0, description="a client that takes nothing this long is cut")
+    limit_request_line: int = Field(default=2048, ge=64, le=8190, description="longer request lines get 400")
+    limit_request_fields: int = Field(default=50, ge=1, le=32768, description="more header fields get 400")
+    limit_request_field_size: int = Field(default=4096, ge=64, description="a longer header field gets 400")
     graceful_timeout: int = Field(default=20, ge=1, description="seconds in-flight requests get on SIGTERM")
     access_log: bool = False

@@ -33,6 +33,9 @@ REFRESH_SECONDS = Histogram(
 )
 DB_ERRORS = Counter("result_db_errors_total", "Failed tally reads")
 VIEWERS = Gauge("result_live_viewers", "Open /stream connections", multiprocess_mode="livesum")
+VIEWERS_REFUSED = Counter(
+    "result_viewers_refused_total", "/stream requests refused (503): the viewer limit was reached"
+)
 
 OK, NO_SCHEMA, UNAVAILABLE, STARTING = "ok", "waiting_for_worker", "database_unavailable", "starting"
 STALE = "stale"  # numbers shown, but older than the configured age: the database is not answering

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, st
 from voting_common.contract import OPTIONS
 from voting_common.web import HOSTNAME
 
-from .tally import COUNTING_STALLED, STALE, VIEWERS, Refresher, Snapshot
+from .tally import COUNTING_STALLED, STALE, VIEWERS, VIEWERS_REFUSED, Refresher, Snapshot
 
 bp = Blueprint("results", __name__)
 
@@ -98,10 +99,37 @@ def api_results():
     return jsonify(body), status
 
 
+class ViewerSlots:
+    """The open event streams of this process, at most ``limit`` (one greenlet each under gevent)."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def take(self, limit: int) -> bool:
+        with self._lock:
+            if self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+SLOTS = ViewerSlots()
+
+
 @bp.get("/stream")
 def stream():
     refresher = get_refresher()
     settings = current_app.config["SETTINGS"]
+    if not SLOTS.take(settings.max_viewers):
+        VIEWERS_REFUSED.inc()
+        retry = settings.viewers_retry_after_s
+        body = {"error": "too many live viewers on this server: try again shortly", "retry_after_s": retry}
+        return jsonify(body), 503, {"Retry-After": str(retry)}
 
     def events() -> Iterator[str]:
         VIEWERS.inc()
@@ -119,11 +147,13 @@ def stream():
         finally:
             VIEWERS.dec()
 
-    return Response(
+    response = Response(
         stream_with_context(events()),
         mimetype="text/event-stream",
         headers={"X-Accel-Buffering": "no"},  # Cache-Control: no-store, as every dynamic response
     )
+    response.call_on_close(SLOTS.give_back)  # also when the stream ends before its first event
+    return response
 
 
 def ready() -> str | None:

@@ -19,8 +19,9 @@ from kubernetes import client, config
 from kubernetes.stream import stream
 
 from loadgen.voters import fetch_totals
-from tests.support import scenario
+from tests.support import hostile, scenario
 from tooling.waiting import eventually
+from voting_common.settings import GunicornSettings
 
 from .conftest import NS, Cluster
 
@@ -176,6 +177,21 @@ def test_all_deployments_available_and_services_as_specified(k8s):
 def test_vote_through_31000_counted_exactly_through_31001(k8s, cluster):
     outcome = scenario.run_voting_scenario(cluster.vote_url, cluster.result_url, voters=30, changers=10, timeout=120)
     assert outcome["seen"] == outcome["expected"]
+
+
+def test_slow_request_headers_through_the_nodeports_do_not_hold_up_voters(k8s, cluster):
+    """64 slowloris connections on each NodePort (16 took gthread's vote offline); a voter is served at once."""
+    keepalive_s = GunicornSettings().keepalive_s  # the manifests leave it at its default
+    before = fetch_totals(cluster.result_url)
+    seconds = keepalive_s * 3
+    with (
+        hostile.hold(hostile.address_of(cluster.vote_url), 64, hostile.SLOW_HEADERS, seconds) as on_vote,
+        hostile.hold(hostile.address_of(cluster.result_url), 64, hostile.SLOW_HEADERS, seconds) as on_result,
+    ):
+        served = hostile.ordinary_voter(cluster.vote_url, cluster.result_url, 20, timeout_s=keepalive_s)
+        assert on_vote.open_now == on_result.open_now == 64  # all held open meanwhile
+    hostile.assert_prompt(served, keepalive_s)
+    scenario.wait_for_totals(cluster.result_url, hostile.expected_totals(before, served), timeout=120)
 
 
 def test_coredns_resolves_db_and_redis_by_short_and_full_name(k8s):

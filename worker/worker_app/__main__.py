@@ -19,7 +19,7 @@ def main() -> None:
     settings = WorkerSettings()
     logs.configure(settings.log_level)
     health = HealthState()
-    server = serve(health, settings.health_port)
+    server = serve(health, settings.health_port, settings.health_client_timeout_s, settings.health_max_connections)
     logs.event(log, "health server listening", port=server.server_address[1])
     try:
         Worker(settings, health, STOP).run()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from voting_common.health import health_reply
+
+REFUSED = Counter("worker_health_connections_refused_total", "Health connections closed at once: all slots busy")
 
 
 class HealthState:
@@ -54,8 +58,69 @@ class HealthState:
         return f"not connected to {' and '.join(missing)}" if missing else self.counting_stalled()
 
 
-def serve(state: HealthState, port: int) -> ThreadingHTTPServer:
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, but at most ``max_connections`` of them, each closed ``client_timeout_s``
+    after it was accepted whatever the client does (a slow request line or headers, nothing read).
+    A connection over the limit is closed at once: a probe retries, the worker loop never waits."""
+
+    daemon_threads = True
+    # socketserver's default backlog is 5: a burst of connections would wait unaccepted in the
+    # kernel (retried SYNs) instead of being served or closed at once.
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type, client_timeout_s: float, max_connections: int):
+        super().__init__(address, handler)
+        self.client_timeout_s = client_timeout_s
+        self.slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            REFUSED.inc()
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that was too slow or went away is not the worker's error: nothing to print."""
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+class _DeadlineSocketReader(io.RawIOBase):
+    """Reads a socket until a fixed deadline: each read may wait only for the time that is left."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("health client too slow")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
+
+def serve(
+    state: HealthState, port: int, client_timeout_s: float = 5.0, max_connections: int = 8
+) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            deadline = time.monotonic() + client_timeout_s
+            self.connection.settimeout(client_timeout_s)  # writes: a client that takes nothing
+            self.rfile = io.BufferedReader(_DeadlineSocketReader(self.connection, deadline))
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path == "/metrics":
                 self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
@@ -76,7 +141,6 @@ def serve(state: HealthState, port: int) -> ThreadingHTTPServer:
         def log_message(self, *args) -> None:  # probes every few seconds would drown the log
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    server.daemon_threads = True
+    server = BoundedHTTPServer(("0.0.0.0", port), Handler, client_timeout_s, max_connections)
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server

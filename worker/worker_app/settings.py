@@ -10,6 +10,10 @@ from voting_common.settings import CountingSettings, PostgresSettings, RedisSett
 class WorkerSettings(RedisSettings, PostgresSettings, CountingSettings):
     worker_name: str = Field(default_factory=socket.gethostname, description="Redis consumer name")
     health_port: int = 8080
+    # A probe is answered in milliseconds; a client on the health port gets this long, and only this
+    # many at once (each a thread), so it can neither hold the port nor grow the process.
+    health_client_timeout_s: float = Field(default=5.0, gt=0, description="a health connection is closed after this")
+    health_max_connections: int = Field(default=8, ge=1, description="health connections served at once")
     batch_size: int = Field(default=1000, ge=1, le=50_000)
     block_ms: int = Field(default=1000, ge=10, description="longest wait on an empty queue")
     claim_idle_ms: int = Field(default=15_000, ge=100, description="take over a dead worker's votes after")

@@ -1,0 +1,196 @@
+"""Hostile clients, and an ordinary voter and reader timed while they are held open.
+
+Shared by the availability suite (compose host ports) and the live kind suite (NodePorts). Every
+pattern is bounded: a fixed number of connections, held for a fixed time, from one thread that
+wakes every ``tick_s`` (a connection the server closed is opened again at most once a tick);
+traffic goes only to the address given (the run's own services).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import secrets
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import requests
+
+Address = tuple[str, int]
+
+# What each pattern sends first, then (``drip``) every tick, never completing the request.
+SLOW_HEADERS = (b"POST /api/vote HTTP/1.1\r\nHost: vote\r\n", b"X-Slow: 1\r\n")
+SLOW_BODY = (
+    b"POST /api/vote HTTP/1.1\r\nHost: vote\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n",
+    b" ",
+)
+IDLE_KEEPALIVE = (b"GET /healthz HTTP/1.1\r\nHost: vote\r\n\r\n", b"")  # one request, then nothing
+SILENT = (b"", b"")  # a connection that never sends a byte
+
+
+@dataclass
+class Held:
+    """What the server did to the hostile connections: when each was cut, after how long."""
+
+    count: int
+    opened: int = 0
+    open_now: int = 0  # after the hostile loop's last look (cut ones already opened again)
+    lifetimes: list[float] = field(default_factory=list)  # seconds from connect to the server's close
+
+    @property
+    def cut(self) -> int:
+        return len(self.lifetimes)
+
+
+@contextlib.contextmanager
+def hold(
+    address: Address, count: int, pattern: tuple[bytes, bytes], seconds: float, tick_s: float = 0.5
+) -> Iterator[Held]:
+    """``count`` connections sending ``pattern`` for up to ``seconds`` (a cut one is opened again)."""
+    held = Held(count)
+    stop = threading.Event()
+    sel = selectors.DefaultSelector()
+    opened_at: dict[socket.socket, float] = {}
+
+    def connect() -> None:
+        sock = socket.create_connection(address, timeout=5)
+        sock.sendall(pattern[0])
+        sock.setblocking(False)
+        opened_at[sock] = time.monotonic()
+        sel.register(sock, selectors.EVENT_READ)
+        held.opened += 1
+
+    def closed_by_server(sock: socket.socket) -> bool:
+        try:
+            while data := sock.recv(65536):  # an answer (e.g. to the keep-alive request): read on
+                del data
+            return True  # end of file: the server closed it
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def run() -> None:
+        deadline = time.monotonic() + seconds
+        while not stop.wait(tick_s) and time.monotonic() < deadline:  # once a tick: at most count reconnects
+            for key, _ in sel.select(timeout=0):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                if closed_by_server(sock):
+                    held.lifetimes.append(time.monotonic() - opened_at.pop(sock))
+                    sel.unregister(sock)
+                    sock.close()
+            for sock in list(opened_at):
+                if pattern[1]:
+                    with contextlib.suppress(OSError):
+                        sock.send(pattern[1])
+            while len(opened_at) < count and not stop.is_set():
+                try:
+                    connect()
+                except OSError:
+                    break
+            held.open_now = len(opened_at)
+
+    for _ in range(count):
+        connect()
+    held.open_now = len(opened_at)
+    thread = threading.Thread(target=run, name="hostile", daemon=True)
+    thread.start()
+    try:
+        yield held
+    finally:
+        stop.set()
+        thread.join(seconds + 5)
+        for sock in opened_at:
+            sock.close()
+        sel.close()
+
+
+def status_of(address: Address, request: bytes) -> int:
+    """The status the server answers ``request`` with (0 if it closed without one)."""
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(request)
+        head = sock.recv(64)
+    return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+
+
+def oversized_header_status(address: Address, size: int) -> int:
+    """The status a request with one header field of ``size`` bytes gets."""
+    return status_of(address, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
+
+
+@dataclass
+class Served:
+    """An ordinary client's requests while the hostile ones were held: status and seconds of each."""
+
+    results: list[tuple[int, float]] = field(default_factory=list)
+    acked: dict[str, str] = field(default_factory=dict)  # voter id -> option, for each 202
+
+    @property
+    def ok_share(self) -> float:
+        return sum(status in (200, 202) for status, _ in self.results) / len(self.results)
+
+    @property
+    def p95(self) -> float:
+        times = sorted(t for _, t in self.results)
+        return times[max(0, math.ceil(0.95 * len(times)) - 1)]
+
+    @property
+    def slowest(self) -> float:
+        return max(t for _, t in self.results)
+
+
+def timed(served: Served, call: Callable[[], requests.Response]) -> requests.Response | None:
+    started = time.monotonic()
+    try:
+        response = call()
+        served.results.append((response.status_code, time.monotonic() - started))
+        return response
+    except requests.RequestException:
+        served.results.append((0, time.monotonic() - started))
+        return None
+
+
+def ordinary_voter(vote_url: str, result_url: str, n: int, timeout_s: float) -> Served:
+    """``n`` new voters, one vote each, and a results read after each, one after another."""
+    served = Served()
+    for i in range(n):
+        voter = secrets.token_hex(16)
+        option = "ab"[i % 2]
+        vote = functools.partial(
+            requests.post,
+            f"{vote_url}/api/vote",
+            json={"vote": option},
+            cookies={"voter_id": voter},
+            timeout=timeout_s,
+        )
+        response = timed(served, vote)
+        if response is not None and response.status_code == 202:
+            served.acked[voter] = option
+        timed(served, lambda: requests.get(f"{result_url}/api/results", timeout=timeout_s))
+    return served
+
+
+def assert_prompt(served: Served, keepalive_s: float) -> None:
+    """Every ordinary request answered, none waiting for a hostile connection to be cut (the shortest
+    life the server gives one is ``keepalive_s``), and 95% of them within a fifth of that."""
+    times = sorted(t for _, t in served.results)
+    print(f"ok share {served.ok_share:.2f}, p95 {served.p95 * 1000:.0f} ms, slowest {served.slowest * 1000:.0f} ms")
+    assert served.ok_share == 1.0, served.results
+    assert served.slowest <= keepalive_s and served.p95 <= keepalive_s / 5, times
+
+
+def expected_totals(before: dict[str, int], served: Served) -> dict[str, int]:
+    """The totals once every vote the ordinary voter had acknowledged is counted, once."""
+    added = {o: sum(v == o for v in served.acked.values()) for o in "ab"}
+    return {"a": before["a"] + added["a"], "b": before["b"] + added["b"], "total": before["total"] + len(served.acked)}
+
+
+def address_of(url: str) -> Address:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
