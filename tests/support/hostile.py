@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from voting_common.contract import OPTIONS
+
 Address = tuple[str, int]
 
 # What each pattern sends first, then (``drip``) every tick, never completing the request.
@@ -161,7 +163,7 @@ def ordinary_voter(vote_url: str, result_url: str, n: int, timeout_s: float) -> 
     served = Served()
     for i in range(n):
         voter = secrets.token_hex(16)
-        option = "ab"[i % 2]
+        option = OPTIONS[i % len(OPTIONS)]
         vote = functools.partial(
             requests.post,
             f"{vote_url}/api/vote",
@@ -187,8 +189,8 @@ def assert_prompt(served: Served, keepalive_s: float) -> None:
 
 def expected_totals(before: dict[str, int], served: Served) -> dict[str, int]:
     """The totals once every vote the ordinary voter had acknowledged is counted, once."""
-    added = {o: sum(v == o for v in served.acked.values()) for o in "ab"}
-    return {"a": before["a"] + added["a"], "b": before["b"] + added["b"], "total": before["total"] + len(served.acked)}
+    totals = {o: before[o] + sum(v == o for v in served.acked.values()) for o in OPTIONS}
+    return {**totals, "total": before["total"] + len(served.acked)}
 
 
 def address_of(url: str) -> Address:
