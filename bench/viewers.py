@@ -46,7 +46,7 @@ def _rates(stack: BenchStack, window_s: float) -> dict:
 
 
 async def _with_viewers(stack: BenchStack, count: int, window_s: float, votes: int) -> dict:
-    url = stack.result_url + "/stream"
+    url = stack.container_url("result") + "/stream"  # past the published port's proxy (see _one_too_many)
     stop = asyncio.Event()
     viewers = [Viewer() for _ in range(count)]
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
