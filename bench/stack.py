@@ -107,11 +107,8 @@ class BenchStack(ComposeStack):
         return self.compose("ps", "-q", service).stdout.split()
 
     def container_url(self, service: str, port: int = 8080) -> str:
-        """The service's (first) container on its own network address, not through the published port."""
-        fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
-        out = subprocess.run(["docker", "inspect", "-f", fmt, self.container_ids(service)[0]], capture_output=True,
-                             text=True, check=True).stdout  # fmt: skip
-        return f"http://{out.split()[0]}:{port}"
+        host, port = self.container_address(service, port)
+        return f"http://{host}:{port}"
 
     def cpu_ns(self, service: str) -> int | None:
         """CPU time all the service's containers have used, from their cgroups (None if unreadable)."""

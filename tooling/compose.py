@@ -68,6 +68,14 @@ class ComposeStack:
         except (AssertionError, ValueError, IndexError, subprocess.TimeoutExpired):
             return None
 
+    def container_address(self, service: str, container_port: int = 8080) -> Address:
+        """The service's (first) container on its own network address: past Docker's proxy for the
+        published port, which keeps buffers and file descriptors of its own for every connection."""
+        cid = self.compose("ps", "-q", service, timeout=30).stdout.split()[0]
+        fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+        out = subprocess.run(["docker", "inspect", "-f", fmt, cid], capture_output=True, text=True, check=True)
+        return out.stdout.split()[0], container_port
+
     def up(self, *services: str) -> None:
         self.compose("up", "-d", "--build", "--wait", "--wait-timeout", "180", *services)
 

@@ -1,11 +1,13 @@
 """Hostile clients against the compose stack's published ports: slow request headers (slowloris), slow
-bodies, idle keep-alive connections, many silent connections, oversized headers. While they are held
+bodies, idle keep-alive connections, many silent connections, clients that never read their answers,
+oversized headers. While they are held
 open an ordinary voter and reader must be served promptly, every acknowledged vote is counted once,
 and the server cuts each hostile connection within the bound its settings give it."""
 
 from __future__ import annotations
 
 import pytest
+import requests
 
 from loadgen.voters import fetch_totals
 from tests.support import hostile, scenario
@@ -73,6 +75,29 @@ def test_slow_request_bodies_are_cut_and_do_not_hold_up_voters(stack):
     seconds = cut_bound(LIMITS.request_body_timeout_s) * 2
     with hostile.hold(stack.address("vote"), 64, hostile.SLOW_BODY, seconds, TICK_S) as on_vote:
         serve_ordinary_voter_while(stack, [on_vote], LIMITS.request_body_timeout_s)
+
+
+PIPELINED = 400  # front pages asked for at once: far more than the buffers between client and server hold
+
+
+def test_clients_that_never_read_their_answers_are_cut_after_the_send_timeout(stack):
+    """Each asks for the front page many times over and reads nothing. Once the answers no longer fit
+    in the buffers the server's send waits, and SEND_TIMEOUT_S later the connection is cut (as an
+    event stream nobody reads would be); the ordinary voter is served meanwhile.
+
+    They connect to the containers' own addresses: Docker's proxy for a published port would take
+    the answers into buffers of its own and keep the client's side open after the server cut it.
+    (Through a NodePort there is no such proxy: kube-proxy's rules only rewrite addresses.)"""
+    page = min(len(requests.get(url + "/", timeout=5).content) for url in urls(stack))
+    pattern = hostile.never_reading(b"GET / HTTP/1.1\r\nHost: app\r\n\r\n", PIPELINED)
+    seconds = cut_bound(LIMITS.send_timeout_s) * 2
+    with (
+        hostile.hold(stack.container_address("vote"), 16, pattern, seconds, TICK_S) as on_vote,
+        hostile.hold(stack.container_address("result"), 16, pattern, seconds, TICK_S) as on_result,
+    ):
+        serve_ordinary_voter_while(stack, [on_vote, on_result], LIMITS.send_timeout_s)
+    for held in (on_vote, on_result):  # cut with answers still owed: by the send deadline, not as idle
+        assert max(held.received_at_cut) < PIPELINED * page, (held.received_at_cut, page)
 
 
 def test_oversized_request_lines_and_headers_are_refused(stack):

@@ -8,12 +8,14 @@ traffic goes only to the address given (the run's own services).
 
 from __future__ import annotations
 
+import array
 import contextlib
+import fcntl
 import functools
 import math
 import secrets
-import selectors
 import socket
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,49 +27,94 @@ from voting_common.contract import OPTIONS
 
 Address = tuple[str, int]
 
-# What each pattern sends first, then (``drip``) every tick, never completing the request.
-SLOW_HEADERS = (b"POST /api/vote HTTP/1.1\r\nHost: vote\r\n", b"X-Slow: 1\r\n")
-SLOW_BODY = (
+
+@dataclass(frozen=True)
+class Pattern:
+    """What a hostile connection sends first, then (``drip``) every tick; and whether it reads answers."""
+
+    first: bytes
+    drip: bytes = b""
+    reads: bool = True
+
+
+SLOW_HEADERS = Pattern(b"POST /api/vote HTTP/1.1\r\nHost: vote\r\n", b"X-Slow: 1\r\n")
+SLOW_BODY = Pattern(
     b"POST /api/vote HTTP/1.1\r\nHost: vote\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n",
     b" ",
 )
-IDLE_KEEPALIVE = (b"GET /healthz HTTP/1.1\r\nHost: vote\r\n\r\n", b"")  # one request, then nothing
-SILENT = (b"", b"")  # a connection that never sends a byte
+IDLE_KEEPALIVE = Pattern(b"GET /healthz HTTP/1.1\r\nHost: vote\r\n\r\n")  # one request, then nothing
+SILENT = Pattern(b"")  # a connection that never sends a byte
+
+
+def never_reading(request: bytes, pipelined: int) -> Pattern:
+    """``pipelined`` copies of ``request`` sent at once, and not one byte of the answers read."""
+    return Pattern(request * pipelined, reads=False)
+
+
+RECEIVE_BUFFER = 4096  # a never-reading connection's receive window: the server's sends soon block
+TCP_ESTABLISHED = 1  # the first byte of Linux's struct tcp_info is the connection's state
 
 
 @dataclass
 class Held:
-    """What the server did to the hostile connections: when each was cut, after how long."""
+    """What the server did to the hostile connections: when each was cut, after how long.
+
+    A connection's life runs from its connect, or for one that never reads from the last moment it
+    was seen receiving (its answers no longer fit: the server's send is blocked from then on)."""
 
     count: int
     opened: int = 0
     open_now: int = 0  # after the hostile loop's last look (cut ones already opened again)
-    lifetimes: list[float] = field(default_factory=list)  # seconds from connect to the server's close
+    lifetimes: list[float] = field(default_factory=list)  # seconds from the life's start to the server's close
+    received_at_cut: list[int] = field(default_factory=list)  # bytes a never-reading one had queued unread
 
     @property
     def cut(self) -> int:
         return len(self.lifetimes)
 
 
+def _state(sock: socket.socket) -> int:
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+
+
+def _queued(sock: socket.socket) -> int:
+    """Bytes received and not read, without reading them."""
+    count = array.array("i", [0])
+    fcntl.ioctl(sock, termios.FIONREAD, count)
+    return count[0]
+
+
 @contextlib.contextmanager
-def hold(
-    address: Address, count: int, pattern: tuple[bytes, bytes], seconds: float, tick_s: float = 0.5
-) -> Iterator[Held]:
+def hold(address: Address, count: int, pattern: Pattern, seconds: float, tick_s: float = 0.5) -> Iterator[Held]:
     """``count`` connections sending ``pattern`` for up to ``seconds`` (a cut one is opened again)."""
     held = Held(count)
     stop = threading.Event()
-    sel = selectors.DefaultSelector()
-    opened_at: dict[socket.socket, float] = {}
+    since: dict[socket.socket, float] = {}  # when each connection's life began (see Held)
+    queued: dict[socket.socket, int] = {}
 
     def connect() -> None:
-        sock = socket.create_connection(address, timeout=5)
-        sock.sendall(pattern[0])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if not pattern.reads:  # before connecting: the window is agreed in the handshake
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        sock.settimeout(5)
+        try:
+            sock.connect(address)
+            sock.sendall(pattern.first)
+        except OSError:
+            sock.close()
+            raise
         sock.setblocking(False)
-        opened_at[sock] = time.monotonic()
-        sel.register(sock, selectors.EVENT_READ)
+        since[sock], queued[sock] = time.monotonic(), 0
         held.opened += 1
 
     def closed_by_server(sock: socket.socket) -> bool:
+        if not pattern.reads:
+            if _state(sock) == TCP_ESTABLISHED:
+                if (now := _queued(sock)) > queued[sock]:
+                    since[sock], queued[sock] = time.monotonic(), now
+                return False
+            held.received_at_cut.append(queued[sock])
+            return True
         try:
             while data := sock.recv(65536):  # an answer (e.g. to the keep-alive request): read on
                 del data
@@ -80,27 +127,24 @@ def hold(
     def run() -> None:
         deadline = time.monotonic() + seconds
         while not stop.wait(tick_s) and time.monotonic() < deadline:  # once a tick: at most count reconnects
-            for key, _ in sel.select(timeout=0):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+            for sock in list(since):
                 if closed_by_server(sock):
-                    held.lifetimes.append(time.monotonic() - opened_at.pop(sock))
-                    sel.unregister(sock)
+                    held.lifetimes.append(time.monotonic() - since.pop(sock))
+                    del queued[sock]
                     sock.close()
-            for sock in list(opened_at):
-                if pattern[1]:
+                elif pattern.drip:
                     with contextlib.suppress(OSError):
-                        sock.send(pattern[1])
-            while len(opened_at) < count and not stop.is_set():
+                        sock.send(pattern.drip)
+            while len(since) < count and not stop.is_set():
                 try:
                     connect()
                 except OSError:
                     break
-            held.open_now = len(opened_at)
+            held.open_now = len(since)
 
     for _ in range(count):
         connect()
-    held.open_now = len(opened_at)
+    held.open_now = len(since)
     thread = threading.Thread(target=run, name="hostile", daemon=True)
     thread.start()
     try:
@@ -108,9 +152,8 @@ def hold(
     finally:
         stop.set()
         thread.join(seconds + 5)
-        for sock in opened_at:
+        for sock in since:
             sock.close()
-        sel.close()
 
 
 def status_of(address: Address, request: bytes) -> int:

@@ -14,7 +14,7 @@ from tooling.waiting import eventually
 pytestmark = pytest.mark.integration
 
 CLIENT_TIMEOUT_S, MAX_CONNECTIONS, SLOW_CLIENTS, TICK_S = 2.0, 4, 40, 0.5
-SLOW_PROBE = (b"GET /readyz HTTP/1.1\r\nHost: worker\r\n", b"X-Slow: 1\r\n")
+SLOW_PROBE = hostile.Pattern(b"GET /readyz HTTP/1.1\r\nHost: worker\r\n", b"X-Slow: 1\r\n")
 
 
 def threads(pid: int) -> int:
