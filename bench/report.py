@@ -121,7 +121,8 @@ def _details(name: str, r: dict) -> list[str]:
             lines += ["", f"Memory per viewer: {_n(r['memory_kib_per_viewer'])} KiB. One viewer over the limit "
                       f"(`MAX_VIEWERS` = the viewers): {refusal['status']}, `Retry-After: {refusal['retry_after']}`, "
                       f"in {_n(refusal['seconds'] * 1000)} ms. {lurk['count']:,} viewers that never read, through "
-                      f"two rounds of {lurk['votes_per_round']} votes: the service's memory "
+                      f"two rounds of {lurk['votes_per_round']} votes: the service's memory before they connect, "
+                      f"once connected, after each round: "
                       f"{' → '.join(_n(m) for m in lurk['memory_mib'])} MiB."]  # fmt: skip
     return lines
 
