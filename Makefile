@@ -45,7 +45,7 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt vote/requirements.txt w
 test: venv ## run all tests (needs Docker: testcontainers and the compose stack)
 	$(PYTEST) $(PYTEST_ARGS)
 
-FAST_MARKERS := not integration and not e2e and not faults and not browser and not kind and not availability
+FAST_MARKERS := not integration and not e2e and not faults and not browser and not kind and not availability and not scan
 
 test-fast: venv ## the unit tests only: no Docker, seconds (everyday work; `make test` is the full suite)
 	$(PYTEST) -m '$(FAST_MARKERS)' -q $(PYTEST_ARGS)
@@ -64,7 +64,7 @@ lock: venv ## re-pin every installed package into constraints.txt
 	mv constraints.txt.new constraints.txt
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache .hypothesis
 
 # Extra targets by topic: kind.mk (Kubernetes), and others as they come.
 -include $(sort $(wildcard mk/*.mk))
