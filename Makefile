@@ -9,9 +9,7 @@ COMPOSE ?= docker compose
 IMAGES := vote worker result
 IMAGE_PREFIX ?= votingapp/
 TAG ?= 0.1.0
-VOTE_PORT ?= 5000
-RESULT_PORT ?= 5001
-export TAG VOTE_PORT RESULT_PORT
+export TAG
 
 .PHONY: help up down logs ps images venv test test-fast lint format lock clean
 
@@ -20,8 +18,8 @@ help: ## list the targets
 
 up: ## build and start the app, wait until every service is healthy
 	$(COMPOSE) up -d --build --wait
-	@echo "vote:   http://localhost:$(VOTE_PORT)"
-	@echo "result: http://localhost:$(RESULT_PORT)"
+	@echo "vote:   http://localhost:$$($(COMPOSE) port vote 8080 | sed "s/.*://")"
+	@echo "result: http://localhost:$$($(COMPOSE) port result 8080 | sed "s/.*://")"
 
 down: ## stop the app (add V=1 to also delete the votes)
 	$(COMPOSE) down $(if $(V),-v)

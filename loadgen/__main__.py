@@ -13,8 +13,8 @@ from .voters import VotePlan, fetch_totals, run, wait_for_totals
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="loadgen", description=__doc__)
-    p.add_argument("--vote-url", default="http://localhost:5000")
-    p.add_argument("--result-url", default="http://localhost:5001")
+    p.add_argument("--vote-url", default="http://localhost:8080")
+    p.add_argument("--result-url", default="http://localhost:8081")
     p.add_argument("--voters", type=int, default=1000, help="distinct voters")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--rate", type=float, default=None, help="votes per second (default: as fast as possible)")

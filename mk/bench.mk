@@ -1,7 +1,7 @@
 # Benchmarks and demo data, included by the top-level Makefile. See docs/benchmarks.md.
 #   make bench            the five measurements -> docs/benchmarks.md + docs/benchmarks.json
 #   make bench QUICK=1    small sizes (CI, about a minute once images are built) -> artifacts/bench-quick/
-#   make seed             a few thousand votes against `make up`'s stack (localhost:5000/5001)
+#   make seed             a few thousand votes against `make up`'s stack (its published ports)
 
 SEED_VOTERS ?= 3000
 SEED_CONCURRENCY ?= 16
@@ -13,5 +13,5 @@ bench: venv ## benchmarks against the compose stack (QUICK=1: small sizes, as CI
 	$(PYTHON) -m bench $(if $(QUICK),--quick --command "make bench QUICK=1",--command "make bench")
 
 seed: venv ## cast SEED_VOTERS votes (20% change their mind) on the app from `make up`, wait for the totals
-	$(PYTHON) -m loadgen --vote-url http://localhost:$(VOTE_PORT) --result-url http://localhost:$(RESULT_PORT) \
+	$(PYTHON) -m loadgen --vote-url http://localhost:$$($(COMPOSE) port vote 8080 | sed "s/.*://") --result-url http://localhost:$$($(COMPOSE) port result 8080 | sed "s/.*://") \
 		--voters $(SEED_VOTERS) --concurrency $(SEED_CONCURRENCY) --wait
