@@ -8,7 +8,8 @@ PYTEST := $(PYTHON) -m pytest
 COMPOSE ?= docker compose
 IMAGES := vote worker result
 IMAGE_PREFIX ?= votingapp/
-TAG ?= 0.1.0
+# The app version has one home: the chart's appVersion.
+TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/voting-app/Chart.yaml)
 export TAG
 
 .PHONY: help up down logs ps images venv test test-fast lint format lock clean
@@ -43,7 +44,7 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt vote/requirements.txt w
 test: venv ## run all tests (needs Docker: testcontainers and the compose stack)
 	$(PYTEST) $(PYTEST_ARGS)
 
-FAST_MARKERS := not integration and not e2e and not faults and not browser and not kind and not availability and not scan
+FAST_MARKERS := not integration and not e2e and not faults and not browser and not kind and not availability and not scan and not chart
 
 test-fast: venv ## the unit tests only: no Docker, seconds (everyday work; `make test` is the full suite)
 	$(PYTEST) -m '$(FAST_MARKERS)' -q $(PYTEST_ARGS)
@@ -65,4 +66,5 @@ clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache .hypothesis
 
 # Extra targets by topic: kind.mk (Kubernetes), and others as they come.
+include tooling/go-tools.env
 -include $(sort $(wildcard mk/*.mk))

@@ -5,7 +5,6 @@
 # - `make lint` also runs actionlint on the CI workflows (built from its Go module) and shellcheck
 #   (Debian: apt-get install shellcheck) on every shell script in the repository.
 SCAN_VENV ?= .venv-scan
-ACTIONLINT_VERSION ?= v1.7.12
 # Every tracked file whose first line names bash or sh.
 SHELL_SCRIPTS = $(shell git ls-files -z | xargs -0 awk 'FNR == 1 && /^\#!.*(bash|\/sh)/ {print FILENAME} {nextfile}')
 

@@ -12,13 +12,31 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tooling import ROOT
+from tooling import ROOT, manifests
 
 pytestmark = pytest.mark.scan
 
 CONFIG = ROOT / "tooling" / "scan" / "checkov.yaml"
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-scan" / "bin" / "checkov"))
 TARGETS = [ROOT / "k8s-specifications", ROOT / ".github"]
+# The chart's optional objects too: the production values with an Ingress and an HTTPRoute.
+EVERY_OPTION = (
+    "vote.ingress.enabled=true",
+    "result.httpRoute.enabled=true",
+    "result.httpRoute.parentRefs[0].name=public",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def production_render(tmp_path_factory):
+    """The chart rendered with values-production.yaml (and every option on), scanned beside the rest."""
+    folder = tmp_path_factory.mktemp("production")
+    rendered = manifests.template(*EVERY_OPTION, values_files=(manifests.CHART / "values-production.yaml",))
+    for name, text in manifests.split(rendered).items():
+        (folder / name).write_text(text)
+    TARGETS.append(folder)
+    yield folder
+    TARGETS.remove(folder)
 
 
 def checkov(*args: str) -> list[dict]:

@@ -54,6 +54,15 @@ class Cluster:
     def node_exec(self, *command: str) -> str:
         return docker("exec", self.node, *command)
 
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess:
+        """kubectl against this cluster: the one on PATH, else the one the make targets built."""
+        tools = subprocess.run(
+            [str(ROOT / "kind" / "node" / "build"), "--tools-path"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        env = {**self.env, "PATH": f"{tools}:{self.env.get('PATH', '')}"}
+        cmd = ["kubectl", "--context", f"kind-{self.name}", *args]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
 
 def _docker_answers() -> bool:
     try:

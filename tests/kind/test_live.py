@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+import yaml
 from kubernetes import client, config
 from kubernetes.stream import stream
 
@@ -23,7 +24,7 @@ from tests.support import hostile, scenario
 from tooling.waiting import eventually
 from voting_common.settings import GunicornSettings
 
-from .conftest import NS, Cluster
+from .conftest import NS, ROOT, Cluster
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(3600)]
 
@@ -172,6 +173,20 @@ def test_all_deployments_available_and_services_as_specified(k8s):
     assert ports["vote"] == ("NodePort", 5000, 31000)
     assert ports["result"] == ("NodePort", 5001, 31001)
     assert svcs["db"].spec.type == svcs["redis"].spec.type == "ClusterIP"
+
+
+def test_apply_k_applies_exactly_what_apply_f_applied(k8s, cluster):
+    """`kubectl apply -k k8s-specifications` (its Kustomization) names the same objects as the
+    folder's manifests, and finds nothing to change in what `kubectl apply -f` deployed."""
+    built = cluster.kubectl("kustomize", "k8s-specifications")
+    assert built.returncode == 0, built.stderr
+    kustomized = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(built.stdout) if d}
+    applied = set()
+    for path in sorted((ROOT / "k8s-specifications").glob("*.yaml")):
+        applied |= {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(path.read_text()) if d}
+    assert kustomized == applied
+    diff = cluster.kubectl("diff", "-k", "k8s-specifications")
+    assert diff.returncode == 0, f"kubectl diff -k found changes:\n{diff.stdout[-3000:]}{diff.stderr[-2000:]}"
 
 
 def test_vote_through_31000_counted_exactly_through_31001(k8s, cluster):

@@ -1,0 +1,86 @@
+{{/*
+Helpers shared by every template. The rendered k8s-specifications/ are produced from this chart
+(`make manifests`), so what a helper prints is what a reader of those files sees.
+*/}}
+
+{{/* The app version: image.tag, else the chart's appVersion. */}}
+{{- define "voting-app.version" -}}
+{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/*
+Labels of an object and of its pods: `app` (what Services, NetworkPolicies and selectors match;
+kept from the first manifests because a Deployment's selector cannot change) and the Kubernetes
+recommended labels. Call with (dict "ctx" $ "name" "vote" "component" "frontend"), and "version"
+for an image that is not the app's.
+*/}}
+{{- define "voting-app.labels" -}}
+{{- $ctx := .ctx -}}
+app: {{ .name }}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ $ctx.Release.Name }}
+app.kubernetes.io/version: {{ .version | default (include "voting-app.version" $ctx) | quote }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+app.kubernetes.io/part-of: voting-app
+app.kubernetes.io/managed-by: {{ $ctx.Values.managedBy | default $ctx.Release.Service }}
+{{- end }}
+
+{{/* The image of one of the app's services: (dict "ctx" $ "image" .Values.vote.image). */}}
+{{- define "voting-app.image" -}}
+{{- $registry := .ctx.Values.image.registry -}}
+{{- $ref := printf "%s:%s" .image.repository (.image.tag | default (include "voting-app.version" .ctx)) -}}
+{{ if $registry }}{{ printf "%s/%s" (trimSuffix "/" $registry) $ref }}{{ else }}{{ $ref }}{{ end }}
+{{- end }}
+
+{{/*
+The hardening block every container carries: Pod Security "restricted", read-only root, no
+capabilities. Call with the uid (10001 for the app, 999 for the Redis and Postgres images).
+*/}}
+{{- define "voting-app.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+capabilities:
+  drop:
+    - ALL
+privileged: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* The pod-level half of the same block. */}}
+{{- define "voting-app.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Pod spec fields shared by vote, result and worker: pull secrets and node spreading. */}}
+{{- define "voting-app.podPlacement" -}}
+{{- $ctx := .ctx -}}
+{{- with $ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $ctx.Values.topologySpread.enabled }}
+topologySpreadConstraints:
+  - maxSkew: {{ $ctx.Values.topologySpread.maxSkew }}
+    topologyKey: {{ $ctx.Values.topologySpread.topologyKey }}
+    whenUnsatisfiable: {{ $ctx.Values.topologySpread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        app: {{ .name }}
+{{- end }}
+{{- end }}
+
+{{/* A checksum of the options: a change rolls the pods that read them. */}}
+{{- define "voting-app.optionsChecksum" -}}
+checksum/options: {{ toJson .Values.options | sha256sum | trunc 16 | quote }}
+{{- end }}

@@ -1,0 +1,17 @@
+# The Helm chart charts/voting-app, the one hand-written source of the deployment, included by the
+# top-level Makefile. k8s-specifications/ is rendered from it (`make manifests`); the tests fail
+# when the two differ (tests/k8s/test_render.py). helm is built from its Go module (tooling/go-tool).
+CHART ?= charts/voting-app
+HELM = "$$(tooling/go-tool helm.sh/helm/v4/cmd/helm@$(HELM_VERSION))"
+
+.PHONY: manifests chart-lint helm
+
+manifests: venv ## render k8s-specifications/ from the chart (after any change under charts/)
+	$(PYTHON) -m tooling.manifests
+
+chart-lint: ## helm lint --strict with the default and the production values
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/values-production.yaml
+
+helm: ## print the path of the helm binary (built from its Go module on first use)
+	@echo $(HELM)

@@ -1,0 +1,122 @@
+"""The Helm chart is the one source of the deployment: k8s-specifications/ is its render, and its
+values do what values.yaml says they do."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from tooling import manifests
+
+pytestmark = pytest.mark.chart
+
+CHART = manifests.CHART
+PRODUCTION = CHART / "values-production.yaml"
+
+
+def objects(*values: str, values_files: tuple = ()) -> dict[tuple[str, str], dict]:
+    rendered = manifests.template(*values, values_files=values_files)
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def pod_spec(objs, name: str) -> dict:
+    return objs[("Deployment", name)]["spec"]["template"]["spec"]
+
+
+def test_k8s_specifications_are_the_chart_rendered():
+    changed = manifests.drift(manifests.render())
+    assert changed == [], f"k8s-specifications/ differs from the chart in {changed}: run `make manifests`"
+
+
+@pytest.mark.parametrize("values", [(), ("--values", str(PRODUCTION))], ids=["default", "production"])
+def test_helm_lint_strict(values):
+    done = subprocess.run([manifests.helm(), "lint", "--strict", str(CHART), *values], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_object_carries_the_recommended_labels():
+    for (kind, name), obj in objects().items():
+        labels = obj["metadata"]["labels"]
+        for key in ("name", "instance", "version", "part-of", "managed-by"):
+            assert f"app.kubernetes.io/{key}" in labels, f"{kind}/{name} lacks app.kubernetes.io/{key}"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert not any(k.startswith("helm.sh/") for k in labels), f"{kind}/{name}: a Helm-only label"
+
+
+def test_the_rendered_files_say_kubectl_and_create_the_namespace():
+    files = manifests.render()
+    docs = [d for name, text in files.items() if name.endswith(".yaml") for d in yaml.safe_load_all(text) if d]
+    assert {d["metadata"]["labels"]["app.kubernetes.io/managed-by"] for d in docs} == {"kubectl"}
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"] == ["vote"]
+
+
+def test_images_come_from_the_registry_at_the_app_version():
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    objs = objects("image.registry=ghcr.io/acme", "image.pullPolicy=Always")
+    for name in ("vote", "worker", "result"):
+        container = pod_spec(objs, name)["containers"][0]
+        assert container["image"] == f"ghcr.io/acme/votingapp/{name}:{app_version}"
+        assert container["imagePullPolicy"] == "Always"
+    assert pod_spec(objects("image.tag=9.9.9"), "vote")["containers"][0]["image"] == "votingapp/vote:9.9.9"
+
+
+def test_changing_an_option_rolls_the_pods_that_read_it():
+    def checksums(*values):
+        objs = objects(*values)
+        return {n: objs[("Deployment", n)]["spec"]["template"]["metadata"]["annotations"] for n in ("vote", "result")}
+
+    before, after = checksums(), checksums("options.a=Tea")
+    assert objects("options.a=Tea")[("ConfigMap", "options")]["data"]["OPTION_A"] == "Tea"
+    for name in ("vote", "result"):
+        assert before[name]["checksum/options"] != after[name]["checksum/options"], name
+
+
+@pytest.mark.parametrize("kind", ["NodePort", "LoadBalancer", "ClusterIP"])
+def test_service_type_per_front_end(kind):
+    objs = objects(f"vote.service.type={kind}")
+    port = objs[("Service", "vote")]["spec"]["ports"][0]
+    assert objs[("Service", "vote")]["spec"]["type"] == kind
+    assert port["port"] == 5000
+    assert ("nodePort" in port) == (kind != "ClusterIP")
+    assert objs[("Service", "result")]["spec"]["type"] == "NodePort"
+
+
+def test_production_values_scale_spread_and_protect():
+    objs = objects(values_files=(PRODUCTION,))
+    for name in ("vote", "result"):
+        hpa = objs[("HorizontalPodAutoscaler", name)]["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["minReplicas"] >= 2
+        assert "replicas" not in objs[("Deployment", name)]["spec"], "the HPA owns the replica count"
+    assert objs[("Deployment", "worker")]["spec"]["replicas"] >= 2
+    for name in ("vote", "result", "worker"):
+        assert objs[("PodDisruptionBudget", name)]["spec"]["selector"] == {"matchLabels": {"app": name}}
+        (spread,) = pod_spec(objs, name)["topologySpreadConstraints"]
+        assert spread["topologyKey"] == "kubernetes.io/hostname"
+        assert spread["labelSelector"] == {"matchLabels": {"app": name}}
+    assert not [key for key in objs if key[0] == "Secret"], "production credentials are never values"
+
+
+def test_ingress_and_http_route_point_at_the_front_end_services():
+    objs = objects(
+        "vote.ingress.enabled=true",
+        "vote.ingress.className=nginx",
+        "result.httpRoute.enabled=true",
+        "result.httpRoute.parentRefs[0].name=public",
+        "result.httpRoute.hostnames[0]=result.example.test",
+    )
+    rule = objs[("Ingress", "vote")]["spec"]["rules"][0]
+    assert rule["host"] == "vote.example.test"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "vote", "port": {"name": "http"}}
+    route = objs[("HTTPRoute", "result")]["spec"]
+    assert route["parentRefs"] == [{"name": "public"}]
+    assert route["rules"][0]["backendRefs"] == [{"name": "result", "port": 5001}]
+
+
+def test_an_http_route_without_a_gateway_is_refused():
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        manifests.template("vote.httpRoute.enabled=true")
+    assert "name the Gateway the route attaches to" in refused.value.stderr
