@@ -71,6 +71,12 @@ kind-load-images: ## load KIND_LOAD_IMAGES into the kind cluster (Redis/Postgres
 
 deploy: ## apply k8s-specifications (demo Secrets only where none exists), restart what runs an older image, wait
 	@set -e; $(WITH_TOOLS); \
+	for name in db redis; do \
+		if kubectl -n '$(K8S_NAMESPACE)' get deployment "$$name" >/dev/null 2>&1; then \
+			echo "deployment/$$name is from an older version of these manifests (now a StatefulSet):" >&2; \
+			echo "see docs/kubernetes.md, 'Upgrading from db and redis Deployments'" >&2; exit 1; \
+		fi; \
+	done; \
 	kubectl apply -f '$(K8S_DIR)/00-namespace.yaml'; \
 	for f in '$(K8S_DIR)'/*-secret.yaml; do \
 		secret=$$(sed -n 's/^  name: //p' "$$f" | head -1); \
@@ -91,7 +97,7 @@ deploy: ## apply k8s-specifications (demo Secrets only where none exists), resta
 			kubectl -n '$(K8S_NAMESPACE)' rollout restart "deployment/$$name"; \
 		fi; \
 	done; \
-	for d in $$(kubectl -n '$(K8S_NAMESPACE)' get deployments -o name); do \
+	for d in $$(kubectl -n '$(K8S_NAMESPACE)' get deployments,statefulsets -o name); do \
 		kubectl -n '$(K8S_NAMESPACE)' rollout status "$$d" --timeout='$(ROLLOUT_TIMEOUT)'; \
 	done; \
 	kubectl -n '$(K8S_NAMESPACE)' get all

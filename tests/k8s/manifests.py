@@ -29,6 +29,8 @@ NAMESPACE = "vote"
 OUR_APPS = ("vote", "worker", "result")  # built here, run as uid 10001
 THIRD_PARTY_IMAGES = {"redis": "redis:7.4.6", "db": "postgres:15.15"}
 ALL_APPS = OUR_APPS + tuple(THIRD_PARTY_IMAGES)
+# Our stateless three are Deployments; db and redis, one server per volume, StatefulSets.
+WORKLOAD_KIND = {**dict.fromkeys(OUR_APPS, "Deployment"), **dict.fromkeys(THIRD_PARTY_IMAGES, "StatefulSet")}
 OUR_UID = 10001
 HTTP_PORT = 8080
 # Where Prometheus scrapes each of our apps: vote and result on a port of their own (never exposed
@@ -161,6 +163,18 @@ def by_name(objs: Iterable[Obj], kind: str) -> dict[str, Obj]:
     return {o.name: o for o in of_kind(objs, kind)}
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+def workloads(objs: Iterable[Obj]) -> list[Obj]:
+    """The objects that run pods: Deployments (vote, result, worker) and StatefulSets (db, redis)."""
+    return [o for o in objs if o.kind in WORKLOAD_KINDS]
+
+
+def workloads_by_name(objs: Iterable[Obj]) -> dict[str, Obj]:
+    return {o.name: o for o in workloads(objs)}
+
+
 def pod_spec(dep: Obj) -> dict:
     return dep.doc.get("spec", {}).get("template", {}).get("spec", {}) or {}
 
@@ -229,14 +243,14 @@ def check_namespace_and_labels(objs: list[Obj]) -> list[str]:
             problems.append(f"{o.ref} is in namespace {meta.get('namespace')!r}, not {NAMESPACE!r}")
         if not (meta.get("labels") or {}).get("app"):
             problems.append(f"{o.ref} has no label 'app'")
-    for dep in of_kind(objs, "Deployment"):
+    for dep in workloads(objs):
         labels = pod_labels(dep)
         if labels.get("app") != dep.name:
             problems.append(f"{dep.ref}: pod template label app={labels.get('app')!r}, expected {dep.name!r}")
         sel = dep.doc.get("spec", {}).get("selector", {}).get("matchLabels", {}) or {}
         if not sel or any(labels.get(k) != v for k, v in sel.items()):
             problems.append(f"{dep.ref}: selector {sel} does not match its pod template labels {labels}")
-    if set(by_name(objs, "Deployment")) != set(ALL_APPS):
+    if set(workloads_by_name(objs)) != set(ALL_APPS):
         problems.append(f"Deployments {sorted(by_name(objs, 'Deployment'))} != {sorted(ALL_APPS)}")
     return problems
 
@@ -274,7 +288,7 @@ def resolve_target_port(dep: Obj, target: Any) -> dict | None:
 
 def check_services(objs: list[Obj]) -> list[str]:
     problems = []
-    deps = of_kind(objs, "Deployment")
+    deps = workloads(objs)
     services = by_name(objs, "Service")
     if set(services) != set(EXPECTED_SERVICES):
         problems.append(f"Services {sorted(services)} != expected {sorted(EXPECTED_SERVICES)} (worker must have none)")
@@ -319,7 +333,7 @@ def check_services(objs: list[Obj]) -> list[str]:
 def check_metrics_not_public(objs: list[Obj]) -> list[str]:
     """No NodePort (or LoadBalancer) Service reaches a pod's metrics port."""
     problems = []
-    deps = of_kind(objs, "Deployment")
+    deps = workloads(objs)
     for svc in of_kind(objs, "Service"):
         spec = svc.doc.get("spec", {})
         if spec.get("type", "ClusterIP") not in {"NodePort", "LoadBalancer"}:
@@ -355,7 +369,7 @@ def check_env_references(objs: list[Obj]) -> list[str]:
     secrets = by_name(objs, "Secret")
     config_maps = by_name(objs, "ConfigMap")
     fqdn = re.compile(rf"^([a-z0-9-]+)\.{NAMESPACE}\.svc\.cluster\.local\.?$")
-    for dep in of_kind(objs, "Deployment"):
+    for dep in workloads(objs):
         for c in containers(dep):
             env = {e["name"]: e for e in c.get("env") or []}
             for name, e in env.items():
@@ -422,7 +436,7 @@ def check_credentials(objs: list[Obj]) -> list[str]:
     the value is in the Secret only, never in the manifest.
     """
     problems = []
-    deployments = {app_of(dep): dep for dep in of_kind(objs, "Deployment")}
+    deployments = {app_of(dep): dep for dep in workloads(objs)}
     for app, wanted in CREDENTIALS.items():
         dep = deployments.get(app)
         if dep is None:
@@ -498,7 +512,7 @@ def check_images(objs: list[Obj], make: dict, compose: dict[str, str] | None = N
     tag, prefix, names = make["TAG"], make["IMAGE_PREFIX"], make["IMAGES"]
     if not tag or prefix is None or not names:
         return [f"Makefile lacks TAG ?= / IMAGE_PREFIX ?= / IMAGES := (parsed {make})"]
-    deps = by_name(objs, "Deployment")
+    deps = workloads_by_name(objs)
     ours = {}
     for dep in deps.values():
         for c in containers(dep):
@@ -555,7 +569,7 @@ READINESS_PATHS = {"vote": "/readyz?exclude=redis", "result": "/readyz?exclude=p
 
 def check_probes(objs: list[Obj]) -> list[str]:
     problems = []
-    for dep in of_kind(objs, "Deployment"):
+    for dep in workloads(objs):
         app = app_of(dep)
         for c in containers(dep, init=False):
             where = f"{dep.ref} container {c.get('name')}"
@@ -581,7 +595,7 @@ def check_probes(objs: list[Obj]) -> list[str]:
 
 def check_resources(objs: list[Obj]) -> list[str]:
     problems = []
-    for dep in of_kind(objs, "Deployment"):
+    for dep in workloads(objs):
         for c in containers(dep):
             res = c.get("resources") or {}
             for section in ("requests", "limits"):
@@ -598,7 +612,7 @@ def _effective(pod_sc: dict, c_sc: dict, key: str) -> Any:
 def check_security(objs: list[Obj]) -> list[str]:
     """Pod Security Standard 'restricted' for every pod, plus our own hardening."""
     problems = []
-    for dep in of_kind(objs, "Deployment"):
+    for dep in workloads(objs):
         spec = pod_spec(dep)
         pod_sc = spec.get("securityContext") or {}
         app = app_of(dep)
@@ -663,7 +677,7 @@ GUNICORN_GRACEFUL_TIMEOUT = 20
 
 def check_our_workloads(objs: list[Obj]) -> list[str]:
     problems = []
-    deps = by_name(objs, "Deployment")
+    deps = workloads_by_name(objs)
     for app in OUR_APPS:
         dep = deps.get(app)
         if dep is None:
@@ -711,37 +725,25 @@ def check_our_workloads(objs: list[Obj]) -> list[str]:
 
 
 def check_stateful(objs: list[Obj]) -> list[str]:
-    """db and redis: one pod per volume, data on a PVC that exists."""
+    """db and redis: a StatefulSet of one, its data on a claim of its own."""
     problems = []
-    deps = by_name(objs, "Deployment")
-    pvcs = by_name(objs, "PersistentVolumeClaim")
+    deps = workloads_by_name(objs)
     data_dirs = {"db": "PGDATA", "redis": None}
     for app, env_var in data_dirs.items():
         dep = deps.get(app)
         if dep is None:
-            problems.append(f"no Deployment {app}")
+            problems.append(f"no StatefulSet {app}")
             continue
         spec = dep.doc["spec"]
-        if (spec.get("strategy") or {}).get("type") != "Recreate":
-            problems.append(f"{dep.ref}: strategy must be Recreate (never two pods on one volume)")
+        if dep.kind != "StatefulSet":
+            problems.append(
+                f"{dep.ref}: must be a StatefulSet (its replacement pod starts only once the old one is gone)"
+            )
         if spec.get("replicas", 1) != 1:
             problems.append(f"{dep.ref}: replicas must be 1")
-        claims = {
-            v["name"]: v["persistentVolumeClaim"].get("claimName")
-            for v in pod_spec(dep).get("volumes") or []
-            if "persistentVolumeClaim" in v
-        }
+        claims = {t.get("metadata", {}).get("name") for t in spec.get("volumeClaimTemplates") or []}
         if not claims:
-            problems.append(f"{dep.ref}: no PersistentVolumeClaim volume")
-        for claim in claims.values():
-            if claim not in pvcs:
-                problems.append(f"{dep.ref}: claim {claim!r} has no PersistentVolumeClaim in the folder")
-        inits = pod_spec(dep).get("initContainers") or []
-        if not any(m.get("name") in claims for i in inits for m in i.get("volumeMounts") or []):
-            problems.append(
-                f"{dep.ref}: needs an init container that waits for the previous server to "
-                f"release the volume (a deleted pod's replacement starts before it is gone)"
-            )
+            problems.append(f"{dep.ref}: no volumeClaimTemplates (its data would not survive the pod)")
         c = next(containers(dep, init=False))
         mounts = [m["mountPath"] for m in c.get("volumeMounts") or [] if m.get("name") in claims]
         if env_var:
@@ -794,7 +796,7 @@ class Peer:
 def _peers(objs: list[Obj]) -> list[Peer]:
     peers = []
     ns_labels = (("kubernetes.io/metadata.name", NAMESPACE),)
-    for i, dep in enumerate(of_kind(objs, "Deployment")):
+    for i, dep in enumerate(workloads(objs)):
         ports = tuple((p["containerPort"], p.get("protocol", "TCP"), p.get("name")) for p in _container_ports(dep))
         peers.append(
             Peer(app_of(dep), ns_labels, tuple(sorted(pod_labels(dep).items())), f"10.244.1.{i + 1}", ports, True)

@@ -53,7 +53,7 @@ def test_env_hosts_name_services_and_secret_keys_exist(objs):
 def test_redis_vote_and_worker_take_the_redis_password_from_its_secret(objs):
     assert m.check_credentials(objs) == []
     for app in ("redis", "vote", "worker"):
-        env = {e["name"]: e for e in container(m.by_name(objs, "Deployment")[app].doc)["env"]}
+        env = {e["name"]: e for e in container(m.workloads_by_name(objs)[app].doc)["env"]}
         assert env["REDIS_PASSWORD"] == {
             "name": "REDIS_PASSWORD",
             "valueFrom": {"secretKeyRef": {"name": "redis-credentials", "key": "REDIS_PASSWORD"}},
@@ -182,9 +182,9 @@ def test_mutation_broken_selector_is_caught(broken):
 
 
 def test_mutation_pod_label_drift_is_caught(broken):
-    objs = broken("Deployment", "redis", lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"))
+    objs = broken("StatefulSet", "redis", lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"))
     problems = m.all_problems(objs)
-    assert_caught(problems, r"Deployment/redis: pod template label app='cache'")
+    assert_caught(problems, r"StatefulSet/redis: pod template label app='cache'")
     assert_caught(problems, r"Service/redis: selector .* matches 0")
     assert_caught(problems, r"block vote -> redis 6379/TCP")
 
@@ -195,7 +195,7 @@ def test_mutation_broken_target_port_is_caught(broken):
 
 
 def test_mutation_renamed_container_port_is_caught(broken):
-    objs = broken("Deployment", "db", lambda d: container(d)["ports"][0].update(name="pg"))
+    objs = broken("StatefulSet", "db", lambda d: container(d)["ports"][0].update(name="pg"))
     assert_caught(m.check_services(objs), r"Service/db: targetPort 'postgres' is no containerPort")
 
 
@@ -211,19 +211,19 @@ def test_mutation_missing_secret_key_is_caught(broken):
     objs = broken("Secret", "db-credentials", rename)
     problems = m.check_env_references(objs)
     for app in ("db", "worker", "result"):
-        assert_caught(problems, rf"Deployment/{app} .*key 'POSTGRES_PASSWORD' missing from Secret")
+        assert_caught(problems, rf"{m.WORKLOAD_KIND[app]}/{app} .*key 'POSTGRES_PASSWORD' missing from Secret")
 
 
 def test_mutation_missing_option_label_is_caught(broken):
     objs = broken("ConfigMap", "options", lambda d: d["data"].pop("OPTION_B"))
     problems = m.check_env_references(objs)
     for app in ("vote", "result"):
-        assert_caught(problems, rf"Deployment/{app} .*key 'OPTION_B' of ConfigMap 'options'")
+        assert_caught(problems, rf"{m.WORKLOAD_KIND[app]}/{app} .*key 'OPTION_B' of ConfigMap 'options'")
 
 
 def test_vote_and_result_read_the_labels_from_one_config_map(objs):
     for app in ("vote", "result"):
-        env = {e["name"]: e for e in container(m.by_name(objs, "Deployment")[app].doc)["env"]}
+        env = {e["name"]: e for e in container(m.workloads_by_name(objs)[app].doc)["env"]}
         for name in ("OPTION_A", "OPTION_B"):
             assert env[name]["valueFrom"]["configMapKeyRef"] == {"name": "options", "key": name}
 
@@ -245,9 +245,10 @@ def test_mutation_plaintext_redis_password_is_caught(broken):
         env[i] = {"name": "REDIS_PASSWORD", "value": "hunter2"}
 
     for app in ("redis", "vote", "worker"):
-        objs = broken("Deployment", app, plain)
-        assert_caught(m.check_env_references(objs), rf"Deployment/{app} .*REDIS_PASSWORD is a plain value")
-        assert_caught(m.check_credentials(objs), rf"Deployment/{app} .*REDIS_PASSWORD must come from Secret")
+        kind = m.WORKLOAD_KIND[app]
+        objs = broken(kind, app, plain)
+        assert_caught(m.check_env_references(objs), rf"{kind}/{app} .*REDIS_PASSWORD is a plain value")
+        assert_caught(m.check_credentials(objs), rf"{kind}/{app} .*REDIS_PASSWORD must come from Secret")
 
 
 def test_mutation_missing_redis_password_is_caught(broken):
@@ -276,7 +277,7 @@ def test_mutation_missing_redis_secret_key_is_caught(broken):
     objs = broken("Secret", "redis-credentials", rename)
     problems = m.check_env_references(objs)
     for app in ("redis", "vote", "worker"):
-        assert_caught(problems, rf"Deployment/{app} .*key 'REDIS_PASSWORD' missing from Secret")
+        assert_caught(problems, rf"{m.WORKLOAD_KIND[app]}/{app} .*key 'REDIS_PASSWORD' missing from Secret")
 
 
 def test_mutation_redis_without_requirepass_is_caught(broken):
@@ -285,8 +286,8 @@ def test_mutation_redis_without_requirepass_is_caught(broken):
         i = args.index("--requirepass")
         del args[i : i + 2]
 
-    objs = broken("Deployment", "redis", open_server)
-    assert_caught(m.check_credentials(objs), r"Deployment/redis redis: redis-server needs --requirepass")
+    objs = broken("StatefulSet", "redis", open_server)
+    assert_caught(m.check_credentials(objs), r"StatefulSet/redis redis: redis-server needs --requirepass")
 
 
 def test_mutation_wrong_env_host_is_caught(broken):
@@ -316,7 +317,7 @@ def test_mutation_probe_on_wrong_port_is_caught(broken):
 
 
 def test_mutation_missing_limits_is_caught(broken):
-    objs = broken("Deployment", "redis", lambda d: container(d)["resources"].pop("limits"))
+    objs = broken("StatefulSet", "redis", lambda d: container(d)["resources"].pop("limits"))
     assert_caught(m.check_resources(objs), r"no resources.limits.cpu")
 
 
@@ -338,13 +339,13 @@ def test_mutation_root_user_is_caught(broken):
         d["spec"]["template"]["spec"]["securityContext"]["runAsUser"] = 0
         container(d)["securityContext"].pop("runAsUser")
 
-    objs = broken("Deployment", "db", root)
-    assert_caught(m.check_security(objs), r"Deployment/db container db: runAsUser 0")
+    objs = broken("StatefulSet", "db", root)
+    assert_caught(m.check_security(objs), r"StatefulSet/db container db: runAsUser 0")
 
 
 def test_mutation_hostpath_volume_is_caught(broken):
     objs = broken(
-        "Deployment",
+        "StatefulSet",
         "db",
         lambda d: d["spec"]["template"]["spec"]["volumes"].append(
             {"name": "host", "hostPath": {"path": "/var/lib/pg"}}
@@ -398,16 +399,19 @@ def test_compose_images_expand_the_tag_default(objs, tmp_path):
     ]
 
 
-def test_mutation_db_rolling_update_is_caught(broken):
-    objs = broken("Deployment", "db", lambda d: d["spec"].update(strategy={"type": "RollingUpdate"}, replicas=2))
-    problems = m.check_stateful(objs)
-    assert_caught(problems, r"Deployment/db: strategy must be Recreate")
+def test_mutation_db_as_deployment_or_scaled_is_caught(broken):
+    def as_deployment(d):
+        d["kind"] = "Deployment"
+        d["spec"]["replicas"] = 2
+
+    problems = m.check_stateful(broken("StatefulSet", "db", as_deployment))
+    assert_caught(problems, r"Deployment/db: must be a StatefulSet")
     assert_caught(problems, r"Deployment/db: replicas must be 1")
 
 
-def test_mutation_missing_wait_for_previous_server_is_caught(broken):
-    objs = broken("Deployment", "redis", lambda d: d["spec"]["template"]["spec"].pop("initContainers"))
-    assert_caught(m.check_stateful(objs), r"Deployment/redis: needs an init container that waits")
+def test_mutation_redis_without_claim_templates_is_caught(broken):
+    objs = broken("StatefulSet", "redis", lambda d: d["spec"].pop("volumeClaimTemplates"))
+    assert_caught(m.check_stateful(objs), r"StatefulSet/redis: no volumeClaimTemplates")
 
 
 def test_mutation_pgdata_at_mount_root_is_caught(broken):
@@ -416,7 +420,7 @@ def test_mutation_pgdata_at_mount_root_is_caught(broken):
             if e["name"] == "PGDATA":
                 e["value"] = "/var/lib/postgresql/data"
 
-    objs = broken("Deployment", "db", pgdata)
+    objs = broken("StatefulSet", "db", pgdata)
     assert_caught(m.check_stateful(objs), r"PGDATA='/var/lib/postgresql/data' must be a subdirectory")
 
 

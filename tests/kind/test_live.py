@@ -50,8 +50,11 @@ def until(what: str, check, timeout: float = TIMEOUT):
     return eventually(check, timeout, what, 1, (client.ApiException,))
 
 
-def deployments(api) -> dict:
-    return {d.metadata.name: d for d in api["apps"].list_namespaced_deployment(NS).items}
+def workloads(api) -> dict:
+    """The Deployments (vote, result, worker) and StatefulSets (db, redis) by name."""
+    apps = api["apps"]
+    both = apps.list_namespaced_deployment(NS).items + apps.list_namespaced_stateful_set(NS).items
+    return {w.metadata.name: w for w in both}
 
 
 def is_available(d) -> bool:
@@ -67,10 +70,10 @@ def is_available(d) -> bool:
 
 def wait_all_available(api) -> dict:
     def check():
-        deps = deployments(api)
-        return deps if set(deps) == APPS and all(is_available(d) for d in deps.values()) else None
+        found = workloads(api)
+        return found if set(found) == APPS and all(is_available(w) for w in found.values()) else None
 
-    return until("every Deployment in namespace vote to be available", check)
+    return until("every Deployment and StatefulSet in namespace vote to be available", check)
 
 
 def pods(api, app: str) -> list:
