@@ -26,7 +26,7 @@ K8S_POSTGRES_IMAGE := $(shell sed -n 's/^ *image: \(postgres:.*\)/\1/p' $(K8S_DI
 # Puts the built kind and kubectl on PATH when they are not installed.
 WITH_TOOLS = PATH="$$(kind/node/build --tools-path):$$PATH"
 
-.PHONY: kind-node-image kind-tools kind-up kind-load kind-load-images deploy undeploy kind-down minikube-load test-kind
+.PHONY: kind-node-image kind-tools kind-up kind-load kind-load-images deploy promote undeploy kind-down minikube-load test-kind
 
 kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETES_VERSION), no registry needed)
 	kind/node/build
@@ -101,6 +101,13 @@ deploy: ## apply k8s-specifications (demo Secrets only where none exists), resta
 		kubectl -n '$(K8S_NAMESPACE)' rollout status "$$d" --timeout='$(ROLLOUT_TIMEOUT)'; \
 	done; \
 	kubectl -n '$(K8S_NAMESPACE)' get all
+
+promote: ## blue-green: send Service SERVICE (vote, result) to Deployment SERVICE-COLOR (blue, green) once it is available
+	@set -e; $(WITH_TOOLS); \
+	case '$(SERVICE)/$(COLOR)' in vote/blue|vote/green|result/blue|result/green) ;; \
+		*) echo "usage: make promote SERVICE=vote|result COLOR=blue|green" >&2; exit 2 ;; esac; \
+	kubectl -n '$(K8S_NAMESPACE)' rollout status 'deployment/$(SERVICE)-$(COLOR)' --timeout='$(ROLLOUT_TIMEOUT)'; \
+	kubectl -n '$(K8S_NAMESPACE)' patch service '$(SERVICE)' --type merge -p '{"spec":{"selector":{"color":"$(COLOR)"}}}'
 
 undeploy: ## delete everything applied by deploy (the namespace and its volumes too)
 	@$(WITH_TOOLS); kubectl delete -f '$(K8S_DIR)' --ignore-not-found --wait=true

@@ -28,6 +28,14 @@ SOURCE = re.compile(r"^# Source: [^/]+/templates/(?P<name>[^\n]+)\n", re.M)
 TOP_LEVEL_KIND = re.compile(r"^kind: (\w+)", re.M)
 
 
+def app_version() -> str:
+    """The app version's one home: the chart's appVersion (the images' tag)."""
+    for line in (CHART / "Chart.yaml").read_text().splitlines():
+        if line.startswith("appVersion:"):
+            return line.partition(":")[2].strip().strip('"')
+    raise KeyError("appVersion")
+
+
 def tool_version(name: str) -> str:
     """A version from tooling/go-tools.env, the one home of the Go tools' versions."""
     for line in (ROOT / "tooling" / "go-tools.env").read_text().splitlines():
@@ -45,9 +53,11 @@ def helm() -> str:
     ).stdout.strip()
 
 
-def template(*values: str, values_files: tuple[Path, ...] = ()) -> str:
+def template(*values: str, values_files: tuple[Path, ...] = (), skip_tests: bool = False) -> str:
     """``helm template`` of the chart into namespace vote, with ``--set`` ``values`` and files."""
     cmd = [helm(), "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    if skip_tests:
+        cmd.append("--skip-tests")  # the `helm test` hooks are Helm's alone
     for f in values_files:
         cmd += ["--values", str(f)]
     for v in values:
@@ -88,7 +98,7 @@ def kustomization(resources: list[str]) -> str:
 
 
 def render() -> dict[str, str]:
-    return split(template(*KUBECTL_VALUES))
+    return split(template(*KUBECTL_VALUES, skip_tests=True))
 
 
 def drift(files: dict[str, str], out: Path = OUT) -> list[str]:

@@ -120,3 +120,38 @@ def test_an_http_route_without_a_gateway_is_refused():
     with pytest.raises(subprocess.CalledProcessError) as refused:
         manifests.template("vote.httpRoute.enabled=true")
     assert "name the Gateway the route attaches to" in refused.value.stderr
+
+
+def test_blue_green_runs_two_colours_and_the_service_sends_traffic_to_the_live_one():
+    objs = objects("vote.blueGreen.enabled=true", "vote.blueGreen.live=green", "vote.blueGreen.tags.green=0.2.0")
+    assert ("Deployment", "vote") not in objs
+    for color, tag in (("blue", "0.1.0"), ("green", "0.2.0")):
+        dep = objs[("Deployment", f"vote-{color}")]
+        assert dep["spec"]["selector"]["matchLabels"] == {"app": "vote", "color": color}
+        assert dep["spec"]["template"]["metadata"]["labels"]["color"] == color
+        assert pod_spec(objs, f"vote-{color}")["containers"][0]["image"] == f"votingapp/vote:{tag}"
+    assert objs[("Service", "vote")]["spec"]["selector"] == {"app": "vote", "color": "green"}
+    assert objs[("Service", "result")]["spec"]["selector"] == {"app": "result"}  # result untouched
+    assert ("Deployment", "result") in objs
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (("result.blueGreen.enabled=true", "result.blueGreen.live=purple"), "blue or green"),
+        (("vote.blueGreen.enabled=true", "vote.autoscaling.enabled=true"), "an HPA scales one Deployment"),
+    ],
+)
+def test_a_blue_green_mistake_is_refused(values, message):
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        manifests.template(*values)
+    assert message in refused.value.stderr
+
+
+def test_helm_test_checks_both_front_ends_and_is_not_in_the_rendered_files():
+    objs = objects()
+    pod = objs[("Pod", "voting-app-smoke-test")]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
+    assert env["VOTE_URL"] == "http://vote:5000" and env["RESULT_URL"] == "http://result:5001"
+    assert not any("smoke-test" in text for text in manifests.render().values())

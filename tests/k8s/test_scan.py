@@ -33,6 +33,7 @@ def production_render(tmp_path_factory):
     folder = tmp_path_factory.mktemp("production")
     rendered = manifests.template(*EVERY_OPTION, values_files=(manifests.CHART / "values-production.yaml",))
     for name, text in manifests.split(rendered).items():
+        (folder / name).parent.mkdir(exist_ok=True)  # the `helm test` hooks live in tests/
         (folder / name).write_text(text)
     TARGETS.append(folder)
     yield folder

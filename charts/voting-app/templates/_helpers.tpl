@@ -25,6 +25,9 @@ app.kubernetes.io/component: {{ . }}
 {{- end }}
 app.kubernetes.io/part-of: voting-app
 app.kubernetes.io/managed-by: {{ $ctx.Values.managedBy | default $ctx.Release.Service }}
+{{- with .color }}
+color: {{ . }}
+{{- end }}
 {{- end }}
 
 {{/* The image of one of the app's services: (dict "ctx" $ "image" .Values.vote.image). */}}
@@ -83,4 +86,29 @@ topologySpreadConstraints:
 {{/* A checksum of the options: a change rolls the pods that read them. */}}
 {{- define "voting-app.optionsChecksum" -}}
 checksum/options: {{ toJson .Values.options | sha256sum | trunc 16 | quote }}
+{{- end }}
+
+{{/*
+Blue-green for a front end: the colours its Deployments are named after, as a JSON list; [""] (one
+Deployment, no colour) unless blueGreen.enabled.
+*/}}
+{{- define "voting-app.colors" -}}
+{{- if .blueGreen.enabled -}}
+{{- if not (has .blueGreen.live (list "blue" "green")) -}}
+{{- fail (printf "blueGreen.live is %q: blue or green" .blueGreen.live) -}}
+{{- end -}}
+{{- if .autoscaling.enabled -}}
+{{- fail "blueGreen and autoscaling exclude each other: an HPA scales one Deployment" -}}
+{{- end -}}
+["blue", "green"]
+{{- else -}}
+[""]
+{{- end -}}
+{{- end }}
+
+{{/* The image of one colour: the front end's image with that colour's tag, if it has one. */}}
+{{- define "voting-app.colorImage" -}}
+{{- $tag := "" -}}
+{{- if .color -}}{{- $tag = index .app.blueGreen.tags .color -}}{{- end -}}
+{{- toYaml (merge (dict "tag" ($tag | default .app.image.tag)) (omit .app.image "tag")) -}}
 {{- end }}
