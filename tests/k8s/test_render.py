@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import subprocess
 
+import kubernetes_validate
 import pytest
 import yaml
 
+from tests.k8s import test_schema
 from tooling import manifests
 
 pytestmark = pytest.mark.chart
@@ -155,3 +157,21 @@ def test_helm_test_checks_both_front_ends_and_is_not_in_the_rendered_files():
     env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
     assert env["VOTE_URL"] == "http://vote:5000" and env["RESULT_URL"] == "http://result:5001"
     assert not any("smoke-test" in text for text in manifests.render().values())
+
+
+@pytest.mark.parametrize("version", test_schema.VERSIONS)
+def test_every_render_is_valid_strict(version):
+    """The production values, every option on and blue-green: each object passes strict validation
+    (HTTPRoute is a Gateway API CRD, whose schema kubernetes-validate does not ship)."""
+    renders = {
+        "production": objects("vote.ingress.enabled=true", values_files=(PRODUCTION,)),
+        "blue-green": objects("vote.blueGreen.enabled=true", "result.blueGreen.enabled=true"),
+    }
+    problems = []
+    for render, objs in renders.items():
+        for (kind, name), doc in objs.items():
+            try:
+                test_schema.validate(doc, version)
+            except kubernetes_validate.ValidationError as e:
+                problems.append(f"{render}: {kind}/{name}: {e.message}")
+    assert problems == []

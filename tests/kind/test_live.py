@@ -21,6 +21,7 @@ from kubernetes.stream import stream
 
 from loadgen.voters import fetch_totals
 from tests.support import hostile, scenario
+from tooling import manifests
 from tooling.waiting import eventually
 from voting_common.settings import GunicornSettings
 
@@ -363,13 +364,75 @@ def test_network_policy_refuses_vote_to_db_and_allows_the_declared_flows(k8s):
     assert from_result["redis:6379"] != "connected", "result reached redis:6379: NetworkPolicy is not enforced"
 
 
+def probe_from_namespace(k8s, namespace: str, targets: list[str]) -> dict[str, str]:
+    """Connect to ``targets`` from a pod in a namespace of its own, made here and deleted after: no
+    policy of ours limits its egress, so what it cannot reach is refused by the target's ingress."""
+    core = k8s["core"]
+    core.create_namespace({"metadata": {"name": namespace}})
+    try:
+        hardened = {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        image = f"votingapp/vote:{manifests.app_version()}"
+        container = {"name": "probe", "image": image, "command": ["sleep", "600"], "securityContext": hardened}
+        pod = {
+            "metadata": {"name": "probe"},
+            "spec": {"containers": [container], "automountServiceAccountToken": False},
+        }
+        core.create_namespaced_pod(namespace, pod)
+        until(
+            f"the probe pod in {namespace} to run",
+            lambda: core.read_namespaced_pod("probe", namespace).status.phase == "Running",
+        )
+        out = stream(
+            core.connect_get_namespaced_pod_exec,
+            "probe",
+            namespace,
+            container="probe",
+            command=["python", "-c", f"TARGETS = {targets!r}\n{CONNECT}"],
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+        )
+        return json.loads(out.strip().splitlines()[-1])
+    finally:
+        core.delete_namespace(namespace)
+
+
+def test_network_policy_admits_only_the_declared_clients_from_other_namespaces(k8s):
+    """The pages' port is open to all; the metrics ports only to namespace monitoring; db and redis
+    to no one outside the app."""
+    vote, worker = ready_pods(k8s, "vote")[0].status.pod_ip, ready_pods(k8s, "worker")[0].status.pod_ip
+    page, vote_metrics, worker_metrics = f"{vote}:8080", f"{vote}:9090", f"{worker}:8080"
+    stores = [f"db.{NS}.svc.cluster.local:5432", f"redis.{NS}.svc.cluster.local:6379"]
+    targets = [page, vote_metrics, worker_metrics, *stores]
+    elsewhere = probe_from_namespace(k8s, "netpol-elsewhere", targets)
+    assert elsewhere[page] == "connected"
+    assert [t for t in targets[1:] if elsewhere[t] == "connected"] == [], elsewhere
+    monitoring = probe_from_namespace(k8s, "monitoring", targets)
+    assert [monitoring[t] for t in (page, vote_metrics, worker_metrics)] == ["connected"] * 3, monitoring
+    assert [t for t in stores if monitoring[t] == "connected"] == [], monitoring
+
+
 def test_pod_security_rejects_a_privileged_pod_in_namespace_vote(k8s):
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "privileged-probe", "namespace": NS},
         "spec": {
-            "containers": [{"name": "c", "image": "votingapp/vote:0.1.0", "securityContext": {"privileged": True}}]
+            "containers": [
+                {
+                    "name": "c",
+                    "image": f"votingapp/vote:{manifests.app_version()}",
+                    "securityContext": {"privileged": True},
+                }
+            ]
         },
     }
     with pytest.raises(client.ApiException) as refused:
@@ -384,7 +447,7 @@ def test_pod_security_rejects_a_privileged_pod_in_namespace_vote(k8s):
 
 def test_make_deploy_restarts_what_runs_an_older_image(k8s, cluster):
     """Load a changed vote image under the same tag: ``make deploy`` rolls vote onto it."""
-    image = "votingapp/vote:0.1.0"
+    image = f"votingapp/vote:{manifests.app_version()}"
     original = subprocess.run(
         ["docker", "image", "inspect", "-f", "{{.Id}}", image], capture_output=True, text=True, check=True
     ).stdout.strip()
