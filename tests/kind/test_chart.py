@@ -1,0 +1,248 @@
+"""The Helm chart live, on the suite's kind cluster, beside the plain manifests' namespace ``vote``.
+
+A release with values-production.yaml goes into a namespace of its own (its NodePorts moved to
+31010/31011 and reached on the node's address): two of each stateless service, `helm test`, a
+drain that the PodDisruptionBudgets hold up, `helm upgrade` to a new image and a blue-green
+promotion and roll-back under continuous voting, and `helm uninstall`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import threading
+import time
+
+import pytest
+from kubernetes import client, config
+
+from tests.support import scenario
+from tooling import manifests
+from tooling.waiting import eventually
+
+from .conftest import ROOT, Cluster, docker
+
+pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
+
+NS = "vote-prod"
+RELEASE = "voting-app"
+NODE_PORTS = {"vote": 31010, "result": 31011}
+SECOND_TAG = "second-version-test"  # the vote image under a second tag: a version to move to
+TIMEOUT = 300
+
+
+class Release:
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        api_client = config.new_client_from_config(
+            config_file=cluster.env["KUBECONFIG"], context=f"kind-{cluster.name}"
+        )
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+        self.policy = client.PolicyV1Api(api_client)
+        address = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", cluster.node)
+        self.vote_url = f"http://{address.strip()}:{NODE_PORTS['vote']}"
+        self.result_url = f"http://{address.strip()}:{NODE_PORTS['result']}"
+
+    def helm(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        cmd = [manifests.helm(), *args, "--namespace", NS, "--kube-context", f"kind-{self.cluster.name}"]
+        return subprocess.run(cmd, cwd=ROOT, env=self.cluster.env, capture_output=True, text=True, timeout=timeout)
+
+    def upgrade(self, *values: str) -> None:
+        """`helm upgrade` keeping the release's values, with ``--set`` ``values``; waits for it."""
+        sets = [arg for value in values for arg in ("--set", value)]
+        ok(self.helm("upgrade", RELEASE, str(manifests.CHART), "--reuse-values", *sets, "--wait", "--timeout", "5m"))
+
+    def kubectl(self, *args: str) -> None:
+        done = self.cluster.kubectl(*args)
+        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stdout}{done.stderr}"
+
+    def ready_pods(self, app: str, color: str | None = None) -> list[str]:
+        selector = f"app={app}" + (f",color={color}" if color else "")
+        return [
+            p.metadata.name
+            for p in self.core.list_namespaced_pod(NS, label_selector=selector).items
+            if p.metadata.deletion_timestamp is None
+            and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        ]
+
+    def wait_ready(self, app: str, n: int, color: str | None = None) -> list[str]:
+        return eventually(
+            lambda: (pods := self.ready_pods(app, color)) and len(pods) == n and pods,
+            TIMEOUT,
+            f"{n} ready {app} pods{f' ({color})' if color else ''} in {NS}",
+            1,
+            (client.ApiException,),
+        )
+
+
+def ok(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 0, f"{done.args[:3]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def release(cluster: Cluster):
+    r = Release(cluster)
+    r.kubectl("create", "namespace", NS)
+    r.kubectl("label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted")
+    # The credentials production values expect to find, made as the docs tell an operator to.
+    credentials = {
+        "db-credentials": {"POSTGRES_USER": "votes", "POSTGRES_PASSWORD": secrets.token_hex(16)},
+        "redis-credentials": {"REDIS_PASSWORD": secrets.token_hex(16)},
+    }
+    for name, keys in credentials.items():
+        literals = [f"--from-literal={key}={value}" for key, value in keys.items()]
+        r.kubectl("-n", NS, "create", "secret", "generic", name, *literals)
+    try:
+        ok(
+            r.helm(
+                "install",
+                RELEASE,
+                str(manifests.CHART),
+                "--values",
+                str(manifests.CHART / "values-production.yaml"),
+                "--set",
+                f"vote.service.nodePort={NODE_PORTS['vote']}",
+                "--set",
+                f"result.service.nodePort={NODE_PORTS['result']}",
+                "--wait",
+                "--timeout",
+                "5m",
+            )
+        )
+        yield r
+    finally:
+        r.helm("uninstall", RELEASE, "--wait")
+        r.kubectl("delete", "namespace", NS, "--wait=true")
+
+
+def test_production_values_run_two_of_each_and_helm_test_passes(release):
+    for app in ("vote", "result", "worker"):  # vote and result: the HPA's minReplicas
+        release.wait_ready(app, 2)
+        spec = release.apps.read_namespaced_deployment(app, NS).spec.template.spec
+        assert spec.topology_spread_constraints[0].topology_key == "kubernetes.io/hostname"
+    for app in ("vote", "result"):
+        hpa = client.AutoscalingV2Api(release.core.api_client).read_namespaced_horizontal_pod_autoscaler(app, NS)
+        assert hpa.spec.min_replicas == 2
+    assert {s.metadata.name for s in release.apps.list_namespaced_stateful_set(NS).items} == {"db", "redis"}
+    tested = ok(release.helm("test", RELEASE, "--logs", timeout=300))
+    assert "votes counted" in tested
+    outcome = scenario.run_voting_scenario(release.vote_url, release.result_url, voters=20, changers=5, timeout=120)
+    assert outcome["seen"] == outcome["expected"]
+
+
+def test_a_drain_is_held_up_by_the_disruption_budget(release):
+    """With the node cordoned (as `kubectl drain` does) no replacement can start: the first vote pod
+    may be evicted, the second may not while it is the last one serving."""
+    first, second = release.wait_ready("vote", 2)
+    eventually(
+        lambda: release.policy.read_namespaced_pod_disruption_budget("vote", NS).status.disruptions_allowed == 1,
+        60,
+        "the vote PodDisruptionBudget to allow one disruption",
+        0.5,
+    )
+    release.kubectl("cordon", release.cluster.node)
+    try:
+        eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=first, namespace=NS))
+        release.core.create_namespaced_pod_eviction(first, NS, eviction)
+        with pytest.raises(client.ApiException) as refused:
+            eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=second, namespace=NS))
+            release.core.create_namespaced_pod_eviction(second, NS, eviction)
+        assert refused.value.status == 429, refused.value
+        assert "disruption budget" in refused.value.body
+        assert second in release.ready_pods("vote")
+    finally:
+        release.kubectl("uncordon", release.cluster.node)
+    release.wait_ready("vote", 2)
+
+
+class VotingThroughout:
+    """Rounds of votes in a thread, from entry to exit (bounded in count and time); each round
+    checks that every vote was acknowledged and is counted exactly once."""
+
+    def __init__(self, release: Release):
+        self.release, self.outcomes, self.failures = release, [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._vote)
+
+    def _vote(self) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        try:
+            while not self.stop.is_set() and time.monotonic() < deadline and len(self.outcomes) < 200:
+                r = self.release
+                self.outcomes.append(scenario.run_voting_scenario(r.vote_url, r.result_url, 5, 2, timeout=120))
+        except BaseException as exc:  # reported by the main thread
+            self.failures.append(exc)
+
+    def rounds_after(self, what: str, rounds: int, n: int = 2) -> None:
+        eventually(lambda: len(self.outcomes) >= rounds + n or self.failures, 120, f"votes after {what}", 0.2)
+
+    def __enter__(self) -> VotingThroughout:
+        self.thread.start()
+        eventually(lambda: self.outcomes or self.failures, 60, "a first round of votes", 0.2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=TIMEOUT)
+        assert not self.failures, f"a vote was refused or miscounted: {self.failures[0]!r}"
+        assert all(o["seen"] == o["expected"] for o in self.outcomes)
+
+
+@pytest.fixture(scope="module")
+def second_image(release) -> str:
+    """The vote image under a second tag, loaded into the cluster: a new version to move to."""
+    docker("tag", f"votingapp/vote:{manifests.app_version()}", f"votingapp/vote:{SECOND_TAG}")
+    release.cluster.make("kind-load-images", f"KIND_LOAD_IMAGES=votingapp/vote:{SECOND_TAG}")
+    return f"votingapp/vote:{SECOND_TAG}"
+
+
+def images(release: Release, app: str) -> set[str]:
+    return {
+        p.spec.containers[0].image
+        for p in release.core.list_namespaced_pod(NS, label_selector=f"app={app}").items
+        if p.metadata.deletion_timestamp is None
+    }
+
+
+def test_helm_upgrade_to_a_new_image_under_voting_loses_and_doubles_nothing(release, second_image):
+    with VotingThroughout(release) as voting:
+        rounds = len(voting.outcomes)
+        release.upgrade(f"vote.image.tag={SECOND_TAG}")
+        eventually(lambda: images(release, "vote") == {second_image}, TIMEOUT, "every vote pod on the new image", 1)
+        voting.rounds_after("the upgrade", rounds)
+    release.wait_ready("vote", 2)
+
+
+def test_blue_green_promotes_and_rolls_back_without_refusing_a_vote(release, second_image):
+    release.upgrade(
+        "vote.autoscaling.enabled=false",
+        "vote.replicas=1",
+        "vote.blueGreen.enabled=true",
+        f"vote.blueGreen.tags.blue={manifests.app_version()}",
+        f"vote.blueGreen.tags.green={SECOND_TAG}",
+    )
+    blue, green = release.wait_ready("vote", 1, "blue"), release.wait_ready("vote", 1, "green")
+    assert images(release, "vote") == {f"votingapp/vote:{manifests.app_version()}", second_image}
+    eventually(lambda: scenario.served_by(release.vote_url, 10) == set(blue), TIMEOUT, "blue to serve", 1)
+    with VotingThroughout(release) as voting:
+        for color, pods in (("green", green), ("blue", blue)):  # promote, then roll back
+            rounds = len(voting.outcomes)
+            release.cluster.make("promote", "SERVICE=vote", f"COLOR={color}", f"K8S_NAMESPACE={NS}")
+            eventually(
+                lambda pods=pods: scenario.served_by(release.vote_url, 10) == set(pods),
+                TIMEOUT,
+                f"{color} to serve every new connection",
+                1,
+            )
+            voting.rounds_after(f"the switch to {color}", rounds)
+
+
+def test_helm_uninstall_leaves_only_the_claims(release):
+    ok(release.helm("uninstall", RELEASE, "--wait"))
+    assert release.apps.list_namespaced_deployment(NS).items == []
+    assert release.apps.list_namespaced_stateful_set(NS).items == []
+    assert [s.metadata.name for s in release.core.list_namespaced_service(NS).items] == []
+    claims = {c.metadata.name for c in release.core.list_namespaced_persistent_volume_claim(NS).items}
+    assert claims == {"data-db-0", "data-redis-0"}  # a StatefulSet's claims outlive it, as documented
