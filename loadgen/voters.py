@@ -164,7 +164,11 @@ def fetch_totals(result_url: str) -> dict[str, int]:
     """``{"a": n, "b": m, "total": k}`` from ``/api/results``; raises if results are unavailable."""
     response = requests.get(result_url.rstrip("/") + "/api/results", timeout=5)
     response.raise_for_status()
-    body = response.json()
+    return totals(response.json())
+
+
+def totals(body: dict) -> dict[str, int]:
+    """``{"a": n, "b": m, "total": k}`` from an ``/api/results`` answer."""
     counts = {o["id"]: o["votes"] for o in body["options"]}
     counts["total"] = body["total"]
     return counts

@@ -51,7 +51,7 @@ class Snapshot:
     state: str  # what the last numbers mean (ok, waiting_for_worker), or why there are none
     version: int = 0  # bumped when what viewers see changes (numbers, state or staleness)
     error: str | None = None  # why the last read failed; None when it succeeded
-    as_of: float | None = None  # wall-clock time (epoch seconds) of the last successful read
+    as_of: float | None = None  # wall-clock time (epoch seconds) when the last successful read began
     counting: schema.Counting | None = None  # the workers' progress as of that read; None: unknown
 
     def age(self, now: float) -> float | None:
@@ -132,16 +132,17 @@ class Refresher:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = self._connect()
-            started = time.perf_counter()
+            # as_of is when the read began: the numbers include every vote committed before then.
+            read_at, started = time.time(), time.perf_counter()
             QUERIES.inc()
             results = schema.read_results(self._conn)
             REFRESH_SECONDS.observe(time.perf_counter() - started)
             self._backoff.reset()
             DB_UP.set(1)
             if results is None:  # the worker has not created the schema yet: truly zero votes
-                self._publish(dict.fromkeys(OPTIONS, 0), NO_SCHEMA, None, time.time())
+                self._publish(dict.fromkeys(OPTIONS, 0), NO_SCHEMA, None, read_at)
             else:
-                self._publish(results.counts, OK, None, time.time(), results.counting)
+                self._publish(results.counts, OK, None, read_at, results.counting)
         except psycopg2.Error as exc:
             DB_ERRORS.inc()
             DB_UP.set(0)

@@ -6,10 +6,11 @@ Each voter is its own ``requests.Session`` (its own cookie jar), as separate bro
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import requests
 
-from loadgen.voters import fetch_totals
+from loadgen.voters import totals
 from loadgen.voters import wait_for_totals as loadgen_wait
 from tooling.waiting import eventually
 
@@ -20,6 +21,24 @@ def wait_http_ok(url: str, timeout: float = 60) -> None:
     eventually(
         lambda: requests.get(url, timeout=3).ok, timeout, f"{url} to answer OK", 0.5, (requests.RequestException,)
     )
+
+
+def settled_totals(result_url: str, timeout: float = 60) -> dict[str, int]:
+    """Totals that include every vote counted before this call.
+
+    With several result pods behind a Service, one may answer from an older read than the one a
+    caller saw last; a read that began after this call (its ``as_of``) cannot miss an earlier vote.
+    """
+    since = datetime.now(UTC)
+
+    def fresh() -> dict[str, int] | None:
+        body = requests.get(f"{result_url}/api/results", timeout=5).json()
+        if body.get("state") != "ok" or datetime.fromisoformat(body["as_of"]) <= since:
+            return None
+        return totals(body)
+
+    what = f"{result_url} to answer from a read begun now"
+    return eventually(fresh, timeout, what, 0.05, (requests.RequestException,))
 
 
 def cast(session: requests.Session, vote_url: str, option: str) -> requests.Response:
@@ -44,7 +63,7 @@ def run_voting_scenario(
 
     Expected totals are relative to what the results showed before the scenario started.
     """
-    before = fetch_totals(result_url)
+    before = settled_totals(result_url)
     final: dict[int, str] = {}
     sessions = [requests.Session() for _ in range(voters)]
     try:
