@@ -154,13 +154,14 @@ def results_when_up(cluster: Cluster) -> dict:
 
 
 def delete_pods_and_wait(api, app: str) -> None:
-    old = {p.metadata.name for p in pods(api, app)}
+    """Delete the pods of ``app``, wait for ready replacements (a StatefulSet's keep the name)."""
+    old = {p.metadata.uid: p.metadata.name for p in pods(api, app)}
     assert old, f"no {app} pod"
-    for name in old:
+    for name in old.values():
         api["core"].delete_namespaced_pod(name, NS)
     until(
         f"a new ready {app} pod",
-        lambda: (new := ready_pods(api, app)) and all(p.metadata.name not in old for p in new) and new,
+        lambda: (new := ready_pods(api, app)) and all(p.metadata.uid not in old for p in new) and new,
     )
 
 
