@@ -11,6 +11,8 @@ IMAGE_PREFIX ?= votingapp/
 # The app version has one home: the chart's appVersion.
 TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/voting-app/Chart.yaml)
 export TAG
+# The address of compose service $(1)'s published page port, as Docker chose or the environment set it.
+published = http://localhost:$$($(COMPOSE) port $(1) 8080 | sed "s/.*://")
 
 .PHONY: help up down logs ps images venv test test-fast lint format lock clean
 
@@ -19,8 +21,8 @@ help: ## list the targets
 
 up: ## build and start the app, wait until every service is healthy
 	$(COMPOSE) up -d --build --wait
-	@echo "vote:   http://localhost:$$($(COMPOSE) port vote 8080 | sed "s/.*://")"
-	@echo "result: http://localhost:$$($(COMPOSE) port result 8080 | sed "s/.*://")"
+	@echo "vote:   $(call published,vote)"
+	@echo "result: $(call published,result)"
 
 down: ## stop the app (add V=1 to also delete the votes)
 	$(COMPOSE) down $(if $(V),-v)

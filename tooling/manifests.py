@@ -10,6 +10,7 @@ template's order and its comments kept, so the folder reads as hand-written YAML
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import subprocess
 import sys
@@ -45,6 +46,7 @@ def tool_version(name: str) -> str:
     raise KeyError(name)
 
 
+@functools.cache
 def helm() -> str:
     """The helm binary, compiled once from its Go module (tooling/go-tool)."""
     spec = f"helm.sh/helm/v4/cmd/helm@{tool_version('helm')}"

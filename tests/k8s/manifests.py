@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from tooling import manifests as chart
+
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "k8s-specifications"
 MAKEFILE = ROOT / "Makefile"
@@ -420,7 +422,7 @@ def parse_makefile(path: Path | str = MAKEFILE) -> dict:
     images = var("IMAGES")
     tag = var("TAG")
     if tag and "charts/voting-app/Chart.yaml" in tag:  # the Makefile reads the app version's one home
-        tag = str(yaml.safe_load((ROOT / "charts" / "voting-app" / "Chart.yaml").read_text())["appVersion"])
+        tag = chart.app_version()
     return {
         "TAG": tag,
         "IMAGE_PREFIX": var("IMAGE_PREFIX"),

@@ -56,7 +56,7 @@ def test_the_rendered_files_say_kubectl_and_create_the_namespace():
 
 
 def test_images_come_from_the_registry_at_the_app_version():
-    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    app_version = manifests.app_version()
     objs = objects("image.registry=ghcr.io/acme", "image.pullPolicy=Always")
     for name in ("vote", "worker", "result"):
         container = pod_spec(objs, name)["containers"][0]

@@ -11,6 +11,7 @@ does): then it fails. Set KIND_KEEP=1 to keep the cluster for a look afterwards.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from dataclasses import dataclass
@@ -54,12 +55,15 @@ class Cluster:
     def node_exec(self, *command: str) -> str:
         return docker("exec", self.node, *command)
 
+    @functools.cached_property
+    def tools_path(self) -> str:
+        """Where the make targets put kind and kubectl when they are not installed."""
+        build = [str(ROOT / "kind" / "node" / "build"), "--tools-path"]
+        return subprocess.run(build, capture_output=True, text=True, check=True).stdout.strip()
+
     def kubectl(self, *args: str) -> subprocess.CompletedProcess:
         """kubectl against this cluster: the one on PATH, else the one the make targets built."""
-        tools = subprocess.run(
-            [str(ROOT / "kind" / "node" / "build"), "--tools-path"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        env = {**self.env, "PATH": f"{tools}:{self.env.get('PATH', '')}"}
+        env = {**self.env, "PATH": f"{self.tools_path}:{self.env.get('PATH', '')}"}
         cmd = ["kubectl", "--context", f"kind-{self.name}", *args]
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
