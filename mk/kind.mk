@@ -26,7 +26,7 @@ K8S_POSTGRES_IMAGE := $(shell sed -n 's/^ *image: \(postgres:.*\)/\1/p' $(K8S_DI
 # Puts the built kind and kubectl on PATH when they are not installed.
 WITH_TOOLS = PATH="$$(kind/node/build --tools-path):$$PATH"
 
-.PHONY: kind-node-image kind-tools kind-up kind-load kind-load-images deploy promote undeploy kind-down minikube-load test-kind
+.PHONY: kind-node-image kind-tools kind-up kind-addons kind-load kind-load-images deploy promote undeploy kind-down minikube-load test-kind
 
 kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETES_VERSION), no registry needed)
 	kind/node/build
@@ -46,6 +46,9 @@ kind-up: ## create the kind cluster voting-app from kind/config.yaml (reused if 
 		image=$$(kind/node/build); \
 	fi; \
 	kind create cluster --name '$(KIND_CLUSTER)' --config '$(KIND_CONFIG)' $${image:+--image "$$image"} --wait 180s
+
+kind-addons: ## install metrics-server (for autoscaling) and MetalLB (for LoadBalancer Services), built from Go modules
+	@$(WITH_TOOLS); kind/addons/install '$(KIND_CLUSTER)'
 
 kind-load: images kind-load-images ## build the images and load them (and Redis and Postgres) into the kind cluster
 
