@@ -1,21 +1,26 @@
 """The Helm chart live, on the suite's kind cluster, beside the plain manifests' namespace ``vote``.
 
 A release with values-production.yaml goes into a namespace of its own (its NodePorts moved to
-31010/31011 and reached on the node's address): two of each stateless service, `helm test`, a
-drain that the PodDisruptionBudgets hold up, `helm upgrade` to a new image and a blue-green
-promotion and roll-back under continuous voting, and `helm uninstall`.
+31010/31011 and reached on the node's address): two of each stateless service, `helm test`, the
+vote autoscaler scaling out under load and back in (metrics-server), a LoadBalancer address from
+MetalLB, a drain that the PodDisruptionBudgets hold up, `helm upgrade` to a new image and a
+blue-green promotion and roll-back under continuous voting, and `helm uninstall`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import subprocess
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from kubernetes import client, config
 
+from loadgen import voters
 from tests.support import scenario
 from tooling import manifests
 from tooling.waiting import eventually
@@ -130,6 +135,82 @@ def test_production_values_run_two_of_each_and_helm_test_passes(release):
     assert "votes counted" in tested
     outcome = scenario.run_voting_scenario(release.vote_url, release.result_url, voters=20, changers=5, timeout=120)
     assert outcome["seen"] == outcome["expected"]
+
+
+@pytest.fixture(scope="module")
+def addons(release):
+    """metrics-server and MetalLB, installed as docs/kubernetes.md tells a user to."""
+    release.cluster.make("kind-addons")
+
+
+def test_the_vote_autoscaler_scales_out_under_load_and_back_in(release, addons):
+    """Votes as fast as 16 clients can send them until the HPA has started a third vote pod, then
+    quiet until it is back at its minimum; every acknowledged vote is counted once."""
+    release.upgrade("vote.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=10")
+    autoscaling = client.AutoscalingV2Api(release.core.api_client)
+
+    def status():
+        return autoscaling.read_namespaced_horizontal_pod_autoscaler("vote", NS).status
+
+    def cpu_read() -> bool:
+        metrics = status().current_metrics or []
+        return bool(metrics) and metrics[0].resource.current.average_utilization is not None
+
+    eventually(cpu_read, 180, "the vote HPA to read CPU use from metrics-server", 2)
+    before = scenario.settled_totals(release.result_url)
+    plan = voters.VotePlan(voters=50_000, change_share=0.1, seed=secrets.randbits(30))
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        load = pool.submit(voters.run, release.vote_url, plan, concurrency=16, deadline_s=TIMEOUT, stop=stop)
+        try:
+            eventually(
+                lambda: len(release.ready_pods("vote")) > 2 or load.done(),
+                TIMEOUT,
+                "a third ready vote pod under load",
+                1,
+            )
+        finally:
+            stop.set()
+        outcome = load.result()
+    assert len(release.ready_pods("vote")) > 2, f"no scale-out before the load ran out: {outcome.summary()}"
+    assert not outcome.errors, outcome.summary()
+    expected = {k: before[k] + v for k, v in outcome.acknowledged_totals().items()}
+    scenario.wait_for_totals(release.result_url, expected, 120)
+    eventually(
+        lambda: status().desired_replicas == 2 and len(release.ready_pods("vote")) == 2,
+        TIMEOUT,
+        "the vote HPA back at its minimum of 2 once the load is gone",
+        2,
+    )
+
+
+VOTE_FROM_THE_NETWORK = """
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/api/vote", data=b'{"vote": "a"}', method="POST",
+    headers={"Content-Type": "application/json", "Cookie": "voter_id=" + sys.argv[2]})
+print(urllib.request.urlopen(request, timeout=10).status)
+"""
+
+
+def test_a_load_balancer_service_gets_an_address_from_metallb_and_serves_a_vote(release, addons):
+    release.upgrade("vote.service.type=LoadBalancer")
+
+    def address() -> str | None:
+        ingress = release.core.read_namespaced_service("vote", NS).status.load_balancer.ingress
+        return ingress[0].ip if ingress else None
+
+    ip = eventually(address, 120, "MetalLB to give the vote Service an address", 1)
+    subnet = docker("network", "inspect", "kind", "-f", "{{range .IPAM.Config}}{{println .Subnet}}{{end}}")
+    assert any(ipaddress.ip_address(ip) in ipaddress.ip_network(s) for s in subnet.split() if ":" not in s)
+    before = scenario.settled_totals(release.result_url)
+    # From a container of this run on kind's Docker network, as a machine on the same LAN: it finds
+    # the address through MetalLB's ARP answers, not through a port published on this host.
+    status = docker(
+        "run", "--rm", "--network", "kind", "--entrypoint", "python", f"votingapp/vote:{manifests.app_version()}",
+        "-c", VOTE_FROM_THE_NETWORK, f"http://{ip}:5000", uuid.uuid4().hex,
+    )  # fmt: skip
+    assert status.strip() == "202"
+    scenario.wait_for_totals(release.result_url, {"a": before["a"] + 1, "total": before["total"] + 1}, 60)
 
 
 def test_a_drain_is_held_up_by_the_disruption_budget(release):
