@@ -35,7 +35,9 @@ def make(*args: str, env: dict[str, str], timeout: float = 3600) -> str:
 
 
 def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=120).stdout
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, f"docker {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}"
+    return done.stdout
 
 
 @dataclass

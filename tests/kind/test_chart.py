@@ -184,6 +184,7 @@ def test_the_vote_autoscaler_scales_out_under_load_and_back_in(release, addons):
     )
 
 
+METALLB_ANNOUNCED = "nodeAssigned"  # the event MetalLB's speaker records once it answers for an address
 VOTE_FROM_THE_NETWORK = """
 import sys, urllib.request
 request = urllib.request.Request(sys.argv[1] + "/api/vote", data=b'{"vote": "a"}', method="POST",
@@ -202,6 +203,22 @@ def test_a_load_balancer_service_gets_an_address_from_metallb_and_serves_a_vote(
     ip = eventually(address, 120, "MetalLB to give the vote Service an address", 1)
     subnet = docker("network", "inspect", "kind", "-f", "{{range .IPAM.Config}}{{println .Subnet}}{{end}}")
     assert any(ipaddress.ip_address(ip) in ipaddress.ip_network(s) for s in subnet.split() if ":" not in s)
+    # The address is in the Service's status before it serves: MetalLB's speaker must answer ARP for
+    # it and kube-proxy must have written its rules (a connection that arrives first is lost for
+    # good, as its first packet went through the node untranslated). Wait for both to be seen.
+    announced = f"involvedObject.kind=Service,involvedObject.name=vote,reason={METALLB_ANNOUNCED}"
+    eventually(
+        lambda: release.core.list_namespaced_event(NS, field_selector=announced).items,
+        60,
+        "MetalLB's speaker to announce the vote address",
+        0.5,
+    )
+    eventually(
+        lambda: f"-d {ip}/32 " in release.cluster.node_exec("iptables-save", "-t", "nat"),
+        60,
+        f"kube-proxy's rules for {ip} on the node",
+        0.5,
+    )
     before = scenario.settled_totals(release.result_url)
     # From a container of this run on kind's Docker network, as a machine on the same LAN: it finds
     # the address through MetalLB's ARP answers, not through a port published on this host.
