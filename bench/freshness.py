@@ -81,5 +81,6 @@ def measure(stack: BenchStack, rate: float, seconds: float, idle_rate: float, id
         "baseline": idle["p95_ms"],
         "ratio": loaded["p95_ms"] / idle["p95_ms"] if idle["p95_ms"] else None,
         "goal": "p95 <= 1000 ms at 1000 votes/s",
-        "met": loaded["p95_ms"] <= 1000 and loaded["rate_achieved"] >= 0.95 * rate and rate >= 1000,
+        # None: the goal speaks of 1000 votes/s, so a smaller run cannot judge it.
+        "met": None if rate < 1000 else loaded["p95_ms"] <= 1000 and loaded["rate_achieved"] >= 0.95 * rate,
     }

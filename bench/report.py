@@ -31,8 +31,11 @@ def _n(value, digits: int = 1) -> str:
     return f"{value:,.{digits if isinstance(value, float) and value < 100 else 0}f}"
 
 
+VERDICTS = {True: ("met", "yes"), False: ("MISSED", "**no**"), None: ("not judged at this size", "not judged")}
+
+
 def one_line(name: str, r: dict) -> str:
-    met = "met" if r["met"] else "MISSED"
+    met = VERDICTS[r["met"]][0]
     return (
         f"{_n(r['figure'])} {UNITS[name]} vs {BASELINES[name]} {_n(r['baseline'])}: "
         f"ratio {_n(r['ratio'], 2)}; goal {r['goal']}: {met}"
@@ -146,10 +149,10 @@ def render(doc: dict) -> str:
         lines.append(
             f"| {TITLES[name].split('.')[0]} | {TITLES[name].split(': ')[0].split('. ', 1)[1]} "
             f"| {_n(r['figure'])} {UNITS[name]} | {_n(r['baseline'])} ({BASELINES[name]}) | {_n(r['ratio'], 2)} "
-            f"| {r['goal']} | {'yes' if r['met'] else '**no**'} |"
+            f"| {r['goal']} | {VERDICTS[r['met']][1]} |"
         )
     if doc["mode"] == "quick":
-        lines += ["", "Quick mode: sizes far below the full run's, so goals are reported but not meaningful."]
+        lines += ["", "Quick mode: sizes far below the full run's; a goal stated for a size not reached is not judged."]
     for name, r in doc["results"].items():
         run = f", in a run of its own: `{r['run']['command']}` on {r['run']['started']}" if "run" in r else ""
         lines += ["", f"## {TITLES[name]}", "", *_details(name, r), "", f"(took {r['took_s']} s{run})"]
