@@ -16,9 +16,10 @@ published = http://localhost:$$($(COMPOSE) port $(1) 8080 | sed "s/.*://")
 
 .PHONY: help up down logs ps images venv test test-fast lint format lock clean
 
-help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+# The variables the targets' descriptions name, handed to mk/help.awk to expand.
+HELP_VARS = $(shell grep -ohE '## .*' $(MAKEFILE_LIST) | grep -oE '[$$][(][A-Z_]+[)]' | tr -d '$$()' | sort -u)
 
+##@ Run the app
 up: ## build and start the app, wait until every service is healthy
 	$(COMPOSE) up -d --build --wait
 	@echo "vote:   $(call published,vote)"
@@ -35,6 +36,10 @@ ps: ## show the services and their health
 
 images: ## build the three images ($(IMAGE_PREFIX)<name>:$(TAG))
 	$(COMPOSE) build $(IMAGES)
+
+##@ Develop and test
+help: ## list the targets by topic
+	@$(foreach v,$(HELP_VARS),$(v)='$($(v))') awk -f mk/help.awk $(MAKEFILE_LIST)
 
 venv: $(VENV)/.installed ## create the virtualenv with everything the tests need
 

@@ -8,5 +8,6 @@ $(AUDIT_VENV)/.installed: tooling/audit/requirements.txt
 	$(AUDIT_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tooling/audit/requirements.txt
 	touch $@
 
+##@ Checks
 audit: $(AUDIT_VENV)/.installed ## check constraints.txt for published vulnerabilities (fails when none can be looked up)
 	$(AUDIT_VENV)/bin/python tooling/audit/run.py $(AUDIT_VENV)/bin/pip-audit

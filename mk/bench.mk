@@ -8,6 +8,7 @@ SEED_CONCURRENCY ?= 16
 
 .PHONY: bench seed
 
+##@ Benchmarks and reliability
 bench: venv ## benchmarks against the compose stack (QUICK=1: small sizes, as CI runs them)
 	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(PYTHON) -m bench $(if $(QUICK),--quick --command "make bench QUICK=1",--command "make bench")

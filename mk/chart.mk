@@ -6,6 +6,7 @@ HELM = "$$(tooling/go-tool helm.sh/helm/v4/cmd/helm@$(HELM_VERSION))"
 
 .PHONY: manifests chart-lint helm
 
+##@ Kubernetes
 manifests: venv ## render k8s-specifications/ from the chart (after any change under charts/)
 	$(PYTHON) -m tooling.manifests
 

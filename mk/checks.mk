@@ -15,6 +15,7 @@ $(SCAN_VENV)/.installed: tooling/scan/requirements.txt
 	$(SCAN_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tooling/scan/requirements.txt
 	touch $@
 
+##@ Checks
 scan-venv: $(SCAN_VENV)/.installed ## install checkov into its own virtualenv
 
 scan: venv scan-venv ## scan the Kubernetes manifests and the CI workflows with checkov

@@ -28,6 +28,7 @@ WITH_TOOLS = PATH="$$(kind/node/build --tools-path):$$PATH"
 
 .PHONY: kind-node-image kind-tools kind-up kind-addons kind-load kind-load-images deploy promote undeploy kind-down minikube-load test-kind
 
+##@ Kubernetes
 kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETES_VERSION), no registry needed)
 	kind/node/build
 

@@ -5,6 +5,7 @@ RELIABILITY_JSON ?= artifacts/reliability.json
 
 .PHONY: reliability test-faults
 
+##@ Benchmarks and reliability
 test-faults: venv ## run only the fault-injection suite (compose stack, kills and restarts)
 	$(PYTEST) -m faults tests/faults $(PYTEST_ARGS)
 
