@@ -1,6 +1,6 @@
 """Summarise py-spy's collapsed stacks (``py-spy record -f raw``): where the samples went.
 
-``python -m bench.stacks FILE [--top N]`` prints the functions with the largest inclusive and
+``python -m bench.pyspy_summary FILE [--top N]`` prints the functions with the largest inclusive and
 self share of samples, which is how the bottlenecks in docs/benchmarks.md were found.
 """
 
