@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import Histogram
 from werkzeug.exceptions import HTTPException
 
 from . import logs, security
@@ -50,17 +49,6 @@ def health_blueprint(service: str, checks: dict[str, ReadinessCheck]) -> Bluepri
         return jsonify(body), status
 
     return bp
-
-
-def metrics_payload() -> bytes:
-    """Metrics of every gunicorn worker when running multi-process, else of this process.
-
-    Not a route: under gunicorn the master serves them on METRICS_PORT (``gunicorn_conf``)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest()
 
 
 def wants_json() -> bool:
