@@ -8,11 +8,11 @@ where a missing engine is an error.
 from __future__ import annotations
 
 import os
-import subprocess
 from contextlib import contextmanager
 
 import pytest
 
+from tests.support.engine import docker_answers
 from tests.support.env import settings_from
 from voting_common.settings import PostgresSettings, RedisSettings
 
@@ -32,29 +32,23 @@ def redis_container(image: str = REDIS_IMAGE):
     return RedisContainer(image, password=REDIS_PASSWORD).with_command(REDIS_COMMAND)
 
 
-def _docker_ok() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 @pytest.fixture(scope="session")
-def docker():
-    if not _docker_ok():
+def docker_engine():
+    """A Docker engine answers (else skip, or fail under CI)."""
+    if not docker_answers():
         if os.environ.get("CI"):
             pytest.fail("no Docker engine answers; .ci/run must run ../shared/ci-docker/setup first")
         pytest.skip("no Docker engine: integration tests need one (run ../shared/ci-docker/setup)")
 
 
 @pytest.fixture(scope="session")
-def redis_testcontainer(docker):
+def redis_testcontainer(docker_engine):
     with redis_container() as container:
         yield container
 
 
 @pytest.fixture(scope="session")
-def postgres_testcontainer(docker):
+def postgres_testcontainer(docker_engine):
     from testcontainers.community.postgres import PostgresContainer
 
     with PostgresContainer(POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes") as container:

@@ -11,7 +11,7 @@ LIMITS = GunicornSettings(keepalive_s=3, request_body_timeout_s=5, send_timeout_
 
 
 @pytest.fixture(scope="package")
-def stack(docker):
+def stack(docker_engine):
     """The whole app from docker-compose.yml, built and healthy; removed (with volumes) after."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # the many-connections case opens 1,000
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4096)), hard))

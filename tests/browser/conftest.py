@@ -64,7 +64,7 @@ def browser(chromium_path):
 
 
 @pytest.fixture(scope="package")
-def browser_stack(docker, chromium_path):
+def browser_stack(docker_engine, chromium_path):
     """The whole app, built and healthy; removed (with its volumes) after the package."""
     # A silent stream is checked after 3 s rather than 20, and counting said stalled after 3 s rather
     # than 10: their tests need not wait long.

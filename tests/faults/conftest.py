@@ -12,7 +12,7 @@ COUNTING_HEARTBEAT_S = 0.5
 
 
 @pytest.fixture(scope="package")
-def fault_stack(docker):
+def fault_stack(docker_engine):
     """The compose stack under its own project name; each scenario breaks it, then it is removed."""
     stack = FaultStack(
         project=project_name("faults"),

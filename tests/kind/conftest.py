@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.engine import docker_answers
+
 ROOT = Path(__file__).resolve().parents[2]
 NS = "vote"
 
@@ -70,13 +72,6 @@ class Cluster:
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def _docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def _published(node: str, port: int) -> str:
     # "127.0.0.1:49153" (one line per address family)
     return docker("port", node, f"{port}/tcp").split()[0]
@@ -84,7 +79,7 @@ def _published(node: str, port: int) -> str:
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory) -> Cluster:
-    if not _docker_answers():
+    if not docker_answers():
         reason = "no Docker engine: the live Kubernetes suite creates a kind cluster in Docker"
         if os.environ.get("REQUIRE_KIND"):
             pytest.fail(f"REQUIRE_KIND is set but {reason}")
