@@ -105,7 +105,7 @@ def metric_by_label(text: str, name: str, label: str) -> dict[str, float]:
     return values
 
 
-class Stream:
+class VoteTraffic:
     """A plan of voters cast in a background thread while the test thread breaks things."""
 
     def __init__(self, stack: FaultStack, plan: VotePlan, rate: float, concurrency: int = 8) -> None:
@@ -144,7 +144,7 @@ class Stream:
         finally:
             self.ended_at = time.monotonic()
 
-    def start(self) -> Stream:
+    def start(self) -> VoteTraffic:
         self._thread.start()
         return self
 
@@ -167,7 +167,7 @@ class Stream:
         return self.outcome
 
 
-class Probe:
+class CanaryVoter:
     """One more voter, voting a, b, a, ... as fast as acknowledged, recording every failed answer.
 
     Each vote is retried with the same option until acknowledged, so the last acknowledged option is
@@ -181,7 +181,7 @@ class Probe:
         self.last: str | None = None
         self.failures: Counter = Counter()  # by kind, as loadgen counts them; a 503 without a message apart
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="probe", daemon=True)
+        self._thread = threading.Thread(target=self._main, name="canary", daemon=True)
 
     def _main(self) -> None:
         option = "a"
@@ -202,7 +202,7 @@ class Probe:
                 self.failures[f"http_{r.status_code}" + ("" if _error_message(r) else "_without_message")] += 1
                 time.sleep(0.1)
 
-    def start(self) -> Probe:
+    def start(self) -> CanaryVoter:
         self._thread.start()
         return self
 
@@ -278,7 +278,7 @@ def _error_message(response: requests.Response) -> str:
 
 
 @dataclass
-class Result:
+class ScenarioRow:
     """One scenario's measured numbers: one row of docs/reliability.md."""
 
     scenario: str
@@ -336,20 +336,20 @@ def measure(
     scenario: str,
     fault: str,
     plan: VotePlan,
-    inject: Callable[[Stream], None],
+    inject: Callable[[VoteTraffic], None],
     *,
     rate: float = 150,
-    probe: bool = False,
+    canary: bool = False,
     converge_timeout: float = 120,
     notes: str | Callable[[], str] = "",
-) -> tuple[Result, Outcome, Probe | None]:
+) -> tuple[ScenarioRow, Outcome, CanaryVoter | None]:
     """Run ``plan`` as a background stream, call ``inject`` meanwhile, then measure and record.
 
     ``notes`` (or what it returns, called once the stream has drained) goes into the report row.
     """
     before, rows_before = settled_baseline(stack)
-    stream = Stream(stack, plan, rate).start()
-    checker = Probe(stack.vote_url, plan.seed).start() if probe else None
+    stream = VoteTraffic(stack, plan, rate).start()
+    checker = CanaryVoter(stack.vote_url, plan.seed).start() if canary else None
     try:
         inject(stream)
     finally:
@@ -377,7 +377,7 @@ def measure(
         drained = False
     after = fetch_totals(stack.result_url)
     counted = {o: after[o] - before[o] for o in OPTIONS}
-    result = Result(
+    result = ScenarioRow(
         scenario=scenario,
         fault=fault,
         voters=plan.voters + (1 if checker else 0),
@@ -409,7 +409,7 @@ def measure(
     return result, outcome, checker
 
 
-def record(result: Result) -> None:
+def record(result: ScenarioRow) -> None:
     """Append the scenario's row to the JSON report named by RELIABILITY_REPORT (if set)."""
     path = os.environ.get("RELIABILITY_REPORT")
     if not path:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from loadgen.voters import Outcome, VotePlan
-from tests.faults.harness import FaultStack, Stream, docker, measure
+from tests.faults.harness import FaultStack, VoteTraffic, docker, measure
 from tooling.waiting import eventually
 
 from .conftest import COUNTING_HEARTBEAT_S, COUNTING_STALL_AFTER_S
@@ -36,7 +36,7 @@ def stalled_under_voting(stack: FaultStack, shown: dict, break_it: Callable[[], 
     (timed from the fault into ``shown``); while more votes are acknowledged every answer must say so;
     then repair, timed as the recovery."""
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.25)
         assert stream.running, "the stream ended before the fault"
         broken_at = time.monotonic()

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, Stream, measure
+from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, VoteTraffic, measure
 
 pytestmark = pytest.mark.faults
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.faults
 def bounce(stack: FaultStack, service: str, how: str, down_s: float = 1.5):
     """An ``inject`` that takes ``service`` down at 30% of the stream and brings it back."""
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.3)
         assert stream.running, "the stream ended before the fault"
         if how == "restart":  # graceful: SIGTERM, wait, start again
@@ -41,22 +41,22 @@ SCENARIOS = {
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scenario):
     service, how, seed, fault = SCENARIOS[scenario]
-    result, outcome, probe = measure(
+    result, outcome, canary = measure(
         stack,
         scenario,
         fault,
         VotePlan(voters=900, share_a=0.5, change_share=0.3, seed=seed),
         bounce(stack, service, how),
-        probe=True,
+        canary=True,
     )
     result.check()
     # A vote that failed got a clear answer: 503 with a message, or no connection at all.
-    # (The probe also checks that every 503 carried a message.)
+    # (The canary voter also checks that every 503 carried a message.)
     allowed = CLEAR_ERRORS | ({CUT_SHORT} if how == "sigkill" and service == "vote" else set())
-    assert probe is not None
-    assert set(outcome.errors) | set(probe.failures) <= allowed, (outcome.errors, probe.failures)
+    assert canary is not None
+    assert set(outcome.errors) | set(canary.failures) <= allowed, (outcome.errors, canary.failures)
     if service == "vote":
         # The fault was felt: requests found nobody listening meanwhile.
-        assert outcome.errors["ConnectionError"] + probe.failures["ConnectionError"] > 0
+        assert outcome.errors["ConnectionError"] + canary.failures["ConnectionError"] > 0
     if service == "db":
         assert not outcome.errors, "voting must not depend on Postgres"

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import CLEAR_ERRORS, FaultStack, Stream, docker, measure
+from tests.faults.harness import CLEAR_ERRORS, FaultStack, VoteTraffic, docker, measure
 from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults
@@ -31,7 +31,7 @@ def worker_ready(stack: FaultStack) -> dict:
 def frozen(stack: FaultStack, service: str, during) -> object:
     """An ``inject``: freeze ``service`` at 30% of the stream, check ``during`` meanwhile, unfreeze."""
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.3)
         assert stream.running, "the stream ended before the fault"
         [container] = stack.container_ids(service)
@@ -55,7 +55,7 @@ def frozen(stack: FaultStack, service: str, during) -> object:
 def test_a_frozen_postgres_is_shown_as_not_live_and_loses_and_double_counts_nothing(stack):
     seen: dict = {}
 
-    def during(stream: Stream) -> None:
+    def during(stream: VoteTraffic) -> None:
         # The results say they are not live, with the last numbers and when they were read.
         status, body = eventually(
             lambda: (r := results(stack))[0] == 503 and r[1].get("state") == "stale" and r, 15, "results stale", 0.1
@@ -81,7 +81,7 @@ def test_a_frozen_postgres_is_shown_as_not_live_and_loses_and_double_counts_noth
 
 
 def test_a_frozen_redis_pauses_voting_with_clear_errors_and_loses_nothing(stack):
-    def during(stream: Stream) -> None:
+    def during(stream: VoteTraffic) -> None:
         eventually(lambda: "redis" in worker_ready(stack).get("reason", ""), 30, "worker not ready", 0.2)
         # The vote page is still served (the process is fine), and says voting is paused on a vote.
         assert requests.get(stack.vote_url + "/readyz?exclude=redis", timeout=5).status_code == 200
@@ -93,7 +93,7 @@ def test_a_frozen_redis_pauses_voting_with_clear_errors_and_loses_nothing(stack)
         VotePlan(voters=1500, share_a=0.5, change_share=0.3, seed=0xFA040002),
         frozen(stack, "redis", during),
         rate=80,
-        probe=True,
+        canary=True,
     )
     result.check()
     assert set(outcome.errors) <= CLEAR_ERRORS, outcome.errors
@@ -104,7 +104,7 @@ def test_the_worker_cut_off_the_network_loses_and_double_counts_nothing(stack):
     [worker] = stack.container_ids("worker")
     network = f"{stack.project}_default"
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.3)
         assert stream.running, "the stream ended before the fault"
         docker("network", "disconnect", network, worker)

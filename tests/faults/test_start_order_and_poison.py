@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from loadgen.voters import VotePlan, voter_id
-from tests.faults.harness import Stream, docker, measure, metric_by_label, metric_sum
+from tests.faults.harness import VoteTraffic, docker, measure, metric_by_label, metric_sum
 from tooling.waiting import eventually
 from voting_common.contract import DEAD_LETTER_STREAM, STREAM, VOTE_FIELD, VOTER_FIELD
 
@@ -76,7 +76,7 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_worker_keep
     }
     injected: dict[str, str] = {}
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.4)
         assert stream.running
         for reason, (fields, raw) in poison.items():

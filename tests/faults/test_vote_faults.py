@@ -3,7 +3,7 @@
 import pytest
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, Stream, measure
+from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, VoteTraffic, measure
 from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults
@@ -26,7 +26,7 @@ def kill_mid_shared_write(stack: FaultStack, seed: int) -> None:
     """The scenario with the voters of ``seed`` (a new seed: new voters, so it can run again)."""
     held: dict[str, int] = {}
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.3)
         assert stream.running, "the stream ended before the fault"
         # Redis postpones every write: the next shared write stays in flight until the kill.
@@ -41,7 +41,7 @@ def kill_mid_shared_write(stack: FaultStack, seed: int) -> None:
         stack.compose("start", "vote")
         stream.recovered()
 
-    result, outcome, _probe = measure(
+    result, outcome, _canary = measure(
         stack,
         "vote SIGKILL mid shared write",
         "the vote container killed with SIGKILL while Redis held one of its shared writes, started again",

@@ -7,7 +7,7 @@ import pytest
 from docker.errors import APIError
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import FaultStack, Stream, docker, measure, metric_sum
+from tests.faults.harness import FaultStack, VoteTraffic, docker, measure, metric_sum
 from voting_common.contract import GROUP, STREAM
 
 pytestmark = pytest.mark.faults
@@ -37,7 +37,7 @@ def freeze_holding_votes(stack: FaultStack, container: str) -> int:
 def test_worker_sigkilled_five_times_mid_stream_and_restarted(stack):
     held: list[int] = []
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         [container] = stack.container_ids("worker")
         for i in range(5):
             stream.wait_progress((i + 1) / 7)
@@ -82,7 +82,7 @@ def test_two_worker_replicas_one_killed_the_other_takes_over(stack):
         reclaimed.append(metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total") - reclaimed_before)
         return f"votes in flight in the killed replica: {held[0]}; taken over by the other: {reclaimed[0]:.0f}"
 
-    def inject(stream: Stream) -> None:
+    def inject(stream: VoteTraffic) -> None:
         stream.wait_progress(0.3)
         assert stream.running
         held.append(freeze_holding_votes(stack, victim))
