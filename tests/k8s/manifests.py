@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
+from tooling import ROOT
 from tooling import manifests as chart
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "k8s-specifications"
 MAKEFILE = ROOT / "Makefile"
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -15,14 +15,13 @@ import functools
 import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.engine import docker_answers
+from tooling import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NS = "vote"
 
 
