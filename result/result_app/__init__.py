@@ -31,5 +31,4 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.init_app(app, "result", {"postgres": views.ready}, settings.log_level)
     app.register_blueprint(views.bp)
-    refresher.start()
     return app

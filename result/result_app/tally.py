@@ -98,16 +98,19 @@ class Refresher:
         self._cond = threading.Condition()
         self._snapshot = Snapshot(None, STARTING)
         self._stop = threading.Event()
+        self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self._conn: Any = None  # a psycopg2 connection once connected
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="tally-refresher", daemon=True)
-            self._thread.start()
-            self._watcher = threading.Thread(target=self._watch, name="tally-judgement", daemon=True)
-            self._watcher.start()
+        """Start reading (once; later calls do nothing)."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tally-refresher", daemon=True)
+                self._thread.start()
+                self._watcher = threading.Thread(target=self._watch, name="tally-judgement", daemon=True)
+                self._watcher.start()
 
     def stop(self) -> None:
         self._stop.set()

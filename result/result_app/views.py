@@ -19,7 +19,11 @@ bp = Blueprint("results", __name__)
 
 
 def get_refresher() -> Refresher:
-    return current_app.extensions["refresher"]
+    """The app's refresher, started by the first request that needs it: the factory starts
+    nothing, and a served app gets its first request from its readiness probe at once."""
+    refresher = current_app.extensions["refresher"]
+    refresher.start()
+    return refresher
 
 
 def iso_utc(epoch: float | None) -> str | None:

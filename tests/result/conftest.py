@@ -12,6 +12,7 @@ def make_app():
     def make(env: dict[str, str], **overrides):
         settings = settings_from(env, ResultSettings, refresh_interval_s=0.05, **overrides)
         app = create_app({"TESTING": True, "SETTINGS": settings})
+        app.extensions["refresher"].start()  # as the first request would; these tests read it directly
         apps.append(app)
         return app
 
