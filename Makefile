@@ -51,10 +51,8 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt vote/requirements.txt w
 test: venv ## run all tests (needs Docker: testcontainers and the compose stack)
 	$(PYTEST) $(PYTEST_ARGS)
 
-FAST_MARKERS := not integration and not e2e and not faults and not browser and not kind and not availability and not scan and not chart
-
 test-fast: venv ## the unit tests only: no Docker, seconds (everyday work; `make test` is the full suite)
-	$(PYTEST) -m '$(FAST_MARKERS)' -q $(PYTEST_ARGS)
+	$(PYTEST) --fast -q $(PYTEST_ARGS)
 
 lint: venv ## static checks: ruff (style, bugs) and mypy (types)
 	$(VENV)/bin/ruff check .

@@ -25,6 +25,29 @@ REDIS_PASSWORD = "test-only-redis"
 REDIS_COMMAND = f"redis-server --appendonly yes --appendfsync always --requirepass {REDIS_PASSWORD}"
 
 
+def pytest_addoption(parser):
+    parser.addini("needs", type="linelist", help="markers, each naming what its tests need beyond Python")
+    parser.addoption("--fast", action="store_true", help="run only the tests that carry none of the markers in `needs`")
+
+
+def pytest_configure(config):
+    for line in config.getini("needs"):
+        config.addinivalue_line("markers", line)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under --fast, deselect every test that needs something beyond Python."""
+    if not config.getoption("fast"):
+        return
+    needs = {line.split(":", 1)[0].strip() for line in config.getini("needs")}
+    keep, slow = [], []
+    for item in items:
+        (slow if needs.intersection(mark.name for mark in item.iter_markers()) else keep).append(item)
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = keep
+
+
 def redis_container(image: str = REDIS_IMAGE):
     """A Redis container set up like production; ``get_client()`` authenticates."""
     from testcontainers.community.redis import RedisContainer
