@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from loadgen.voters import voter_id
+from voting_common.contract import OPTIONS
 
 
 @dataclass
@@ -34,7 +35,7 @@ async def votes_at_rate(vote_url: str, rate: float, seconds: float, seed: int, s
                 delay = start + i / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                option = "a" if i % 2 else "b"
+                option = OPTIONS[(i + 1) % len(OPTIONS)]
                 headers = {"Cookie": f"voter_id={voter_id(seed, i)}"}
                 for _attempt in range(20):  # bounded retries, as a person pressing again
                     try:

@@ -7,7 +7,7 @@ import random
 import time
 
 from loadgen.voters import VotePlan, voter_id
-from voting_common.contract import DEAD_LETTER_STREAM, GROUP, STREAM, encode
+from voting_common.contract import DEAD_LETTER_STREAM, GROUP, OPTIONS, STREAM, encode
 
 from .stack import BenchStack
 
@@ -93,7 +93,7 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> tuple
             cur.execute("SELECT count(*) FROM votes")
             stored = cur.fetchone()[0]
         expected = plan.expected()
-        correct = tally == {"a": expected["a"], "b": expected["b"]} and stored == voters
+        correct = tally == {o: expected[o] for o in OPTIONS} and stored == voters
         if not correct:
             raise AssertionError(f"drain with {workers} worker(s): tally {tally}, rows {stored}, expected {expected}")
         return {

@@ -8,6 +8,8 @@ import time
 
 from tqdm import tqdm
 
+from voting_common.contract import OPTIONS
+
 from .voters import VotePlan, fetch_totals, run, wait_for_totals
 
 
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if before is not None:
         added = outcome.acknowledged_totals()
-        expected = {k: before[k] + added[k] for k in ("a", "b", "total")}
+        expected = {k: before[k] + added[k] for k in (*OPTIONS, "total")}
         try:
             seen, seconds = wait_for_totals(args.result_url, expected, args.wait_timeout)
         except TimeoutError as exc:

@@ -14,6 +14,8 @@ from http.cookiejar import DefaultCookiePolicy
 
 import requests
 
+from voting_common.contract import OPTIONS
+
 
 def voter_id(seed: int, index: int) -> str:
     """A well-formed voter id (32 hex), distinct per (seed, index), so runs don't collide."""
@@ -34,15 +36,15 @@ class VotePlan:
         rng = random.Random(self.seed)
         plan = []
         for _ in range(self.voters):
-            first = "a" if rng.random() < self.share_a else "b"
+            first, other = OPTIONS if rng.random() < self.share_a else OPTIONS[::-1]
             changes = rng.random() < self.change_share
-            plan.append([first, "b" if first == "a" else "a"] if changes else [first])
+            plan.append([first, other] if changes else [first])
         return plan
 
     def expected(self) -> dict[str, int]:
         """Totals once every ballot is acknowledged: each voter's last choice counts once."""
         last = Counter(ballot[-1] for ballot in self.ballots())
-        return {"a": last["a"], "b": last["b"], "total": self.voters}
+        return {**{o: last[o] for o in OPTIONS}, "total": self.voters}
 
 
 @dataclass
@@ -58,7 +60,7 @@ class Outcome:
 
     def acknowledged_totals(self) -> dict[str, int]:
         counts = Counter(self.final.values())
-        return {"a": counts["a"], "b": counts["b"], "total": len(self.final)}
+        return {**{o: counts[o] for o in OPTIONS}, "total": len(self.final)}
 
     def summary(self) -> str:
         errors = ", ".join(f"{k}={v}" for k, v in sorted(self.errors.items())) or "none"

@@ -14,5 +14,5 @@ bench: venv ## benchmarks against the compose stack (QUICK=1: small sizes, as CI
 	$(PYTHON) -m bench $(if $(QUICK),--quick --command "make bench QUICK=1",--command "make bench")
 
 seed: venv ## cast SEED_VOTERS votes (20% change their mind) on the app from `make up`, wait for the totals
-	$(PYTHON) -m loadgen --vote-url $(call published,vote) --result-url $(call published,result) \
+	PYTHONPATH=common $(PYTHON) -m loadgen --vote-url $(call published,vote) --result-url $(call published,result) \
 		--voters $(SEED_VOTERS) --concurrency $(SEED_CONCURRENCY) --wait

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import Histogram
 from werkzeug.exceptions import HTTPException
 
-from . import logs, security
+from . import contract, logs, security
 from .health import HOSTNAME, health_reply
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ def init_app(app: Flask, service: str, ready: dict[str, ReadinessCheck], log_lev
     security headers."""
     logs.configure(log_level)
     security.install(app)
+    # The ballot's option ids for the templates, from the contract: never restated in a page.
+    app.jinja_env.globals["options"] = contract.OPTIONS
     app.register_blueprint(health_blueprint(service, ready))
     # Shared stylesheet, served by each app itself: no CDN, so the pages work offline.
     # The layout both pages extend (templates/layout.html) comes along with it.

@@ -8,6 +8,8 @@ import re
 import requests
 from playwright.sync_api import Page, expect
 
+from voting_common.contract import OPTIONS
+
 LIVE = "live (server-sent events)"
 DASH = "\u2013"
 CONNECTION_LOST = "Connection to the result service lost. Reconnecting\u2026"
@@ -45,7 +47,7 @@ def expect_counts(page: Page, a: int, b: int, timeout: float = 10_000) -> None:
     expect(page.locator("#votes-a")).to_have_text(str(a), timeout=timeout)
     expect(page.locator("#votes-b")).to_have_text(str(b), timeout=timeout)
     expect(page.locator("#total")).to_have_text(str(total), timeout=timeout)
-    for option, votes in (("a", a), ("b", b)):
+    for option, votes in zip(OPTIONS, (a, b), strict=True):
         expect(page.locator(f"#pct-{option}")).to_have_text(pct(votes, total) if total else DASH)
         expect(page.locator(f"#bar-{option}")).to_have_attribute("aria-valuenow", f"{100 * votes / total:.1f}")
 
@@ -54,9 +56,9 @@ def expect_no_numbers(page: Page, state_text: str, timeout: float = 30_000) -> N
     """The page says why it has no numbers and shows dashes, never stale or made-up counts."""
     expect(page.locator("#state")).to_have_text(state_text, timeout=timeout)
     expect(page.locator("#results")).to_have_attribute("aria-disabled", "true")
-    for element in ("votes-a", "votes-b", "pct-a", "pct-b", "total"):
+    for element in [f"{kind}-{o}" for kind in ("votes", "pct") for o in OPTIONS] + ["total"]:
         expect(page.locator(f"#{element}")).to_have_text(DASH)
-    for option in ("a", "b"):
+    for option in OPTIONS:
         expect(page.locator(f"#bar-{option}")).to_be_hidden()
 
 

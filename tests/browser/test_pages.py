@@ -13,6 +13,7 @@ import requests
 from playwright.sync_api import expect
 
 from tooling.waiting import eventually
+from voting_common.contract import OPTIONS
 
 from .conftest import DESKTOP, PHONE, screenshot
 from .pages import (
@@ -42,7 +43,7 @@ def test_before_any_vote_the_result_page_says_so(no_votes, stack, person):
     results = person()
     assert open_live_results(results, stack.result_url) == (0, 0, 0)
     expect(results.locator("#state")).to_have_text("No votes yet. Be the first!")
-    for option in ("a", "b"):
+    for option in OPTIONS:
         expect(results.locator(f"#pct-{option}")).to_have_text(DASH)  # not a made-up 50/50
         expect(results.locator(f"#bar-{option}")).to_have_attribute("aria-valuenow", "0")
     screenshot(results, "result-no-votes-desktop")

@@ -25,9 +25,8 @@ from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_
 from tooling import ROOT
 from tooling.compose import REDIS_CLI, ComposeStack
 from tooling.waiting import eventually
-from voting_common.contract import GROUP, STREAM
+from voting_common.contract import GROUP, OPTIONS, STREAM
 
-OPTIONS = ("a", "b")
 # Failed vote requests that count as "a clear error": a 503 with a message, or no connection at all.
 CLEAR_ERRORS = {"http_503", "ConnectionError"}
 # A server killed mid-answer also cuts a response short: still no answer, never a wrong one.

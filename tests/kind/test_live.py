@@ -23,6 +23,7 @@ from loadgen.voters import fetch_totals
 from tests.support import hostile, scenario
 from tooling import manifests
 from tooling.waiting import eventually
+from voting_common.contract import OPTIONS
 from voting_common.settings import GunicornSettings
 
 from .conftest import NS, ROOT, Cluster
@@ -537,8 +538,8 @@ def test_worker_scaled_to_zero_under_voting_is_said_counting_stalled_then_counte
     finally:
         scale(k8s, "worker", 1)
     started = time.monotonic()
-    expected = {o: before[o] + cast[o] for o in ("a", "b")}
-    expected["total"] = expected["a"] + expected["b"]
+    expected = {o: before[o] + cast[o] for o in OPTIONS}
+    expected["total"] = sum(expected.values())
     # Totals are read from 200 answers only: exact totals shown means live and correct.
     seen, _ = scenario.wait_for_totals(cluster.result_url, expected, 180)
     assert state()[1]["state"] == "ok"

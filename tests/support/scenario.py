@@ -13,6 +13,7 @@ import requests
 from loadgen.voters import totals
 from loadgen.voters import wait_for_totals as loadgen_wait
 from tooling.waiting import eventually
+from voting_common.contract import OPTIONS
 
 HOSTNAME_RE = re.compile(r'data-hostname="([^"]+)"')
 
@@ -76,9 +77,8 @@ def run_voting_scenario(
     finally:
         for session in sessions:
             session.close()
-    added = {o: sum(1 for v in final.values() if v == o) for o in ("a", "b")}
-    expected = {"a": before["a"] + added["a"], "b": before["b"] + added["b"]}
-    expected["total"] = expected["a"] + expected["b"]
+    expected = {o: before[o] + sum(1 for v in final.values() if v == o) for o in OPTIONS}
+    expected["total"] = sum(expected.values())
     seen, seconds = wait_for_totals(result_url, expected, timeout)
     return {"expected": expected, "seen": seen, "seconds": seconds}
 

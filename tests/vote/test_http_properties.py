@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from werkzeug.http import parse_cookie
 
-from voting_common.contract import STREAM, is_voter_id
+from voting_common.contract import OPTIONS, STREAM, is_voter_id
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def test_any_post_is_never_5xx_and_queues_only_well_formed_votes(app, redis_clie
         assert response.get_data(), "an error must say what was wrong"
         return
     ((_entry_id, fields),) = entries
-    assert set(fields) == {"voter", "vote"} and fields["vote"] in ("a", "b")
+    assert set(fields) == {"voter", "vote"} and fields["vote"] in OPTIONS
     assert is_voter_id(fields["voter"])
     assert set_voter_cookie(response) == fields["voter"]
     sent = sent_voter_id(cookie)
@@ -124,7 +124,7 @@ def test_any_post_is_never_5xx_and_queues_only_well_formed_votes(app, redis_clie
 
 
 @PROPERTY_SETTINGS
-@given(vote=st.sampled_from(["a", "b"]), cookie=voter_cookie, api=st.booleans())
+@given(vote=st.sampled_from(OPTIONS), cookie=voter_cookie, api=st.booleans())
 def test_a_valid_vote_is_queued_as_sent_with_the_voter_id_only_if_well_formed(
     app, redis_client, clean, vote, cookie, api
 ):

@@ -13,7 +13,7 @@ from tooling.forward import Forwarder
 from tooling.waiting import eventually
 from voting_common import schema
 from voting_common.connections import pg_connect
-from voting_common.contract import GROUP, STREAM, encode
+from voting_common.contract import GROUP, OPTIONS, STREAM, encode
 from voting_common.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def enqueue_votes(redis_client, voters: int, changers: int, seed: int = 1) -> di
     final = {}
     pipe = redis_client.pipeline(transaction=False)
     for i in range(voters):
-        final[i] = rng.choice("ab")
+        final[i] = rng.choice(OPTIONS)
         pipe.xadd(STREAM, encode(voter(i), final[i]))
     for i in rng.sample(range(voters), changers):
         final[i] = "b" if final[i] == "a" else "a"

@@ -6,7 +6,7 @@ import pytest
 from tests.support.env import settings_from
 from voting_common import schema
 from voting_common.connections import pg_connect
-from voting_common.contract import Vote
+from voting_common.contract import OPTIONS, Vote
 from voting_common.settings import PostgresSettings
 from worker_app.store import apply_votes
 
@@ -61,7 +61,7 @@ def test_any_delivery_order_with_duplicates_gives_the_same_final_state(db):
     history = []  # several votes per voter, increasing versions
     for v in range(200):
         for k in range(rng.randint(1, 4)):
-            history.append(Vote(voter(v), rng.choice("ab"), 1000 + v * 10 + k, 0))
+            history.append(Vote(voter(v), rng.choice(OPTIONS), 1000 + v * 10 + k, 0))
     expected = {}
     for vote in history:
         expected[vote.voter_id] = vote.option  # history is in version order per voter
@@ -78,7 +78,7 @@ def test_concurrent_writers_keep_the_tally_equal_to_the_votes(db, postgres_env):
     settings = settings_from(postgres_env, PostgresSettings)
     rng = random.Random(3)
     batches = [
-        [Vote(voter(rng.randrange(300)), rng.choice("ab"), n * 100 + i, 0) for i in range(50)] for n in range(40)
+        [Vote(voter(rng.randrange(300)), rng.choice(OPTIONS), n * 100 + i, 0) for i in range(50)] for n in range(40)
     ]
     errors = []
 

@@ -43,7 +43,7 @@
     last = "";
     $("results").setAttribute("aria-disabled", "true");
     $("results").dataset.total = "";
-    ["a", "b"].forEach(function (id) {
+    $("results").dataset.options.split(" ").forEach(function (id) {
       $("votes-" + id).textContent = DASH;
       $("unit-" + id).textContent = "votes";
       $("pct-" + id).textContent = DASH;
