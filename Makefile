@@ -14,7 +14,7 @@ export TAG
 # The address of compose service $(1)'s published page port, as Docker chose or the environment set it.
 published = http://localhost:$$($(COMPOSE) port $(1) 8080 | sed "s/.*://")
 
-.PHONY: help up down logs ps images venv test test-fast lint format lock clean
+.PHONY: help up down logs ps images venv test test-fast lint format readme lock clean
 
 # The variables the targets' descriptions name, handed to mk/help.awk to expand.
 HELP_VARS = $(shell grep -ohE '## .*' $(MAKEFILE_LIST) | grep -oE '[$$][(][A-Z_]+[)]' | tr -d '$$()' | sort -u)
@@ -62,6 +62,9 @@ lint: venv ## static checks: ruff (style, bugs) and mypy (types)
 format: venv ## rewrite code in the project's style
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+readme: venv ## write the README's settings table from the services' settings classes
+	PYTHONPATH=common:vote:worker:result $(PYTHON) -m tooling.settings_table
 
 lock: venv ## re-pin every installed package into constraints.txt
 	{ sed -n '1,2p' constraints.txt; $(PYTHON) -m pip freeze --exclude-editable; } > constraints.txt.new
