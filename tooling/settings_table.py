@@ -76,7 +76,7 @@ def rows() -> list[tuple[str, str, str, str]]:
                 default = f"`{baked[name]}`" if name in baked else shown(field)
                 defaults.setdefault(name, {})[service] = default
                 if field.description and name not in meanings:
-                    meanings[name] = field.description
+                    meanings[name] = " ".join(field.description.split())
     table = []
     for name, per_service in defaults.items():
         if name not in meanings:

@@ -10,12 +10,12 @@ class VoteSettings(RedisSettings, OptionLabels):
     # Redis went away mid-request (its address then stops answering). Then: 503, try again.
     redis_timeout: float = Field(default=2.0, gt=0)
     # Votes arriving while a write is in flight share the next one (one round trip, one fsync).
-    group_commit_max: int = Field(
-        default=64,
-        ge=1,
-        description="most votes one shared Redis write carries (the votes a process receives while a write is in"
-        " flight go together in the next)",
-    )
-    max_body_bytes: int = Field(default=4096, ge=256, description="larger request bodies get `413`")
-    cookie_max_age: int = Field(default=2 * 365 * 24 * 3600, ge=60, description="seconds the voter cookie lasts")
-    cookie_secure: bool = Field(default=False, description="`1`: the voter cookie goes over HTTPS only")
+    group_commit_max: int = Field(default=64, ge=1)
+    """most votes one shared Redis write carries (the votes a process receives while a write is in
+    flight go together in the next)"""
+    max_body_bytes: int = Field(default=4096, ge=256)
+    """larger request bodies get `413`"""
+    cookie_max_age: int = Field(default=2 * 365 * 24 * 3600, ge=60)
+    """seconds the voter cookie lasts"""
+    cookie_secure: bool = False
+    """`1`: the voter cookie goes over HTTPS only"""
