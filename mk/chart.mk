@@ -4,11 +4,14 @@
 CHART ?= charts/voting-app
 HELM = "$$(tooling/go-tool helm.sh/helm/v4/cmd/helm@$(HELM_VERSION))"
 
-.PHONY: manifests chart-lint helm
+.PHONY: manifests bump chart-lint helm
 
 ##@ Kubernetes
-manifests: venv ## render k8s-specifications/ from the chart (after any change under charts/)
+manifests: venv ## render k8s-specifications/ and compose's .env from the chart (after any change under charts/)
 	$(PYTHON) -m tooling.manifests
+
+bump: venv ## one version, everywhere: make bump WHAT=app|redis|postgres|<go tool> TO=<version>
+	$(PYTHON) -m tooling.bump $(WHAT) $(TO)
 
 chart-lint: ## helm lint --strict with the default and the production values
 	$(HELM) lint --strict $(CHART)

@@ -14,10 +14,12 @@ import pytest
 
 from tests.support.engine import docker_answers
 from tests.support.env import settings_from
+from tooling import manifests
 from voting_common.settings import PostgresSettings, RedisSettings
 
-REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "redis:7.4.6")
-POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE", "postgres:15.15")
+# The images the chart runs (their one home), unless the environment names stand-ins.
+REDIS_IMAGE = os.environ.get("REDIS_IMAGE") or manifests.image("redis")
+POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE") or manifests.image("db")
 PG_PASSWORD = "test-only"
 REDIS_PASSWORD = "test-only-redis"
 # Redis started the way compose and Kubernetes start it: append-only file fsynced on every write,

@@ -4,7 +4,9 @@
 and exits 1 when they drifted. The render is ``helm template`` with the chart's default values
 plus the two things plain ``kubectl apply -f`` needs: the Namespace object and
 ``managed-by: kubectl``. Each template becomes the file of the same name, its documents in the
-template's order and its comments kept, so the folder reads as hand-written YAML.
+template's order and its comments kept, so the folder reads as hand-written YAML. The same run
+writes ``.env``, which docker compose reads: the app version and the Redis and Postgres images,
+taken from the chart, so that each version is written once (``make bump`` changes one).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from tooling import ROOT
 
 CHART = ROOT / "charts" / "voting-app"
 OUT = ROOT / "k8s-specifications"
+COMPOSE_ENV = ROOT / ".env"
 RELEASE = "voting-app"
 NAMESPACE = "vote"
 KUBECTL_VALUES = ("namespace.create=true", "managedBy=kubectl")
@@ -35,6 +40,28 @@ def app_version() -> str:
         if line.startswith("appVersion:"):
             return line.partition(":")[2].strip().strip('"')
     raise KeyError("appVersion")
+
+
+def values() -> dict:
+    """The chart's default values."""
+    return yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def image(service: str) -> str:
+    """The image the chart runs for ``redis`` or ``db`` (repository:tag in values.yaml)."""
+    spec = values()[service]["image"]
+    return f"{spec['repository']}:{spec['tag']}"
+
+
+def compose_env() -> str:
+    """``.env`` for docker compose: what it runs and shows, from the chart (the environment overrides it)."""
+    options = values()["options"]
+    return (
+        HEADER
+        + "# docker compose reads it; a variable set in the environment wins (e.g. a local stand-in image).\n"
+        + f"TAG={app_version()}\nREDIS_IMAGE={image('redis')}\nPOSTGRES_IMAGE={image('db')}\n"
+        + f"OPTION_A={options['a']}\nOPTION_B={options['b']}\n"
+    )
 
 
 def tool_version(name: str) -> str:
@@ -109,6 +136,10 @@ def drift(files: dict[str, str], out: Path = OUT) -> list[str]:
     return [name for name in sorted(set(files) | set(on_disk)) if files.get(name) != on_disk.get(name)]
 
 
+def env_drifted() -> bool:
+    return not COMPOSE_ENV.exists() or COMPOSE_ENV.read_text() != compose_env()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
@@ -118,7 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         if changed:
             print(f"k8s-specifications/ differs from the chart in: {', '.join(changed)}; run `make manifests`")
-        return 1 if changed else 0
+        if env_drifted():
+            print(".env differs from the chart; run `make manifests`")
+        return 1 if changed or env_drifted() else 0
+    if env_drifted():
+        COMPOSE_ENV.write_text(compose_env())
+        print(f"wrote {COMPOSE_ENV.relative_to(ROOT)}")
     for name in changed:
         path = OUT / name
         if name in files:

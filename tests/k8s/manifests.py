@@ -26,16 +26,15 @@ from tooling import manifests as chart
 
 MANIFEST_DIR = ROOT / "k8s-specifications"
 MAKEFILE = ROOT / "Makefile"
-COMPOSE_FILE = ROOT / "docker-compose.yml"
 KIND_CONFIG = ROOT / "kind" / "config.yaml"
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
 NAMESPACE = "vote"
 OUR_APPS = ("vote", "worker", "result")  # built here, run as uid 10001
-THIRD_PARTY_IMAGES = {"redis": "redis:7.4.6", "db": "postgres:15.15"}
-ALL_APPS = OUR_APPS + tuple(THIRD_PARTY_IMAGES)
+THIRD_PARTY = ("redis", "db")  # official images, at the versions in the chart's values
+ALL_APPS = OUR_APPS + THIRD_PARTY
 # Our stateless three are Deployments; db and redis, one server per volume, StatefulSets.
-WORKLOAD_KIND = {**dict.fromkeys(OUR_APPS, "Deployment"), **dict.fromkeys(THIRD_PARTY_IMAGES, "StatefulSet")}
+WORKLOAD_KIND = {**dict.fromkeys(OUR_APPS, "Deployment"), **dict.fromkeys(THIRD_PARTY, "StatefulSet")}
 OUR_UID = 10001
 HTTP_PORT = 8080
 # Where Prometheus scrapes each of our apps: vote and result on a port of their own (never exposed
@@ -430,31 +429,12 @@ def parse_makefile(path: Path | str = MAKEFILE) -> dict:
     }
 
 
-def _expand_compose(value: str, env: dict) -> str:
-    def sub(m: re.Match) -> str:
-        name, default = m.group(1), m.group(3)
-        return env.get(name) or (default if default is not None else "")
-
-    return re.sub(r"\$\{(\w+)(:?-([^}]*))?\}", sub, value)
-
-
-def compose_images(path: Path | str, tag: str) -> dict[str, str]:
-    """Images of the app's compose services; services behind a profile (tools) are not the app."""
-    with open(path, encoding="utf-8") as fh:
-        compose = yaml.safe_load(fh) or {}
-    return {
-        name: _expand_compose(str(svc["image"]), {"TAG": tag})
-        for name, svc in (compose.get("services") or {}).items()
-        if svc and svc.get("image") and not svc.get("profiles")
-    }
-
-
 def image_tag(image: str) -> str | None:
     last = image.split("@")[0].rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else None
 
 
-def check_images(objs: list[Obj], make: dict, compose: dict[str, str] | None = None) -> list[str]:
+def check_images(objs: list[Obj], make: dict) -> list[str]:
     problems = []
     tag, prefix, names = make["TAG"], make["IMAGE_PREFIX"], make["IMAGES"]
     if not tag or prefix is None or not names:
@@ -484,17 +464,6 @@ def check_images(objs: list[Obj], make: dict, compose: dict[str, str] | None = N
             f"images the manifests run {sorted(ours.values())} != images `make kind-load` "
             f"builds and loads {sorted(built)}"
         )
-    for app, image in THIRD_PARTY_IMAGES.items():
-        got = {c.get("image") for c in containers(deps[app])} if app in deps else set()
-        if got != {image}:
-            problems.append(f"Deployment {app}: images {sorted(got)}, expected only {image!r}")
-    if compose is not None:
-        compose_ours = {i for i in compose.values() if i.startswith(prefix)}
-        if compose_ours != built:
-            problems.append(f"docker-compose.yml builds {sorted(compose_ours)}, Makefile/k8s use {sorted(built)}")
-        for image in THIRD_PARTY_IMAGES.values():
-            if image not in compose.values():
-                problems.append(f"docker-compose.yml does not run {image} (k8s does): versions drifted")
     return problems
 
 

@@ -28,9 +28,10 @@ def pod_spec(objs, name: str) -> dict:
     return objs[("Deployment", name)]["spec"]["template"]["spec"]
 
 
-def test_k8s_specifications_are_the_chart_rendered():
+def test_k8s_specifications_and_compose_env_are_the_chart_rendered():
     changed = manifests.drift(manifests.render())
     assert changed == [], f"k8s-specifications/ differs from the chart in {changed}: run `make manifests`"
+    assert not manifests.env_drifted(), ".env differs from the chart: run `make manifests`"
 
 
 @pytest.mark.parametrize("values", [(), ("--values", str(PRODUCTION))], ids=["default", "production"])
