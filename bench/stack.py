@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg2
 import redis
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
+from tooling import metrics
 from tooling.compose import ComposeStack
 
 PROJECT = "votingapp-bench"
@@ -175,10 +175,4 @@ def parse_size(text: str) -> int:
 
 def metric(url: str, name: str, labels: dict[str, str] | None = None) -> float:
     """The value of one sample (summed over label sets not given) from a /metrics endpoint."""
-    text = requests.get(f"{url}/metrics", timeout=10).text
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
-                total += sample.value
-    return total
+    return metrics.total(requests.get(f"{url}/metrics", timeout=10).text, name, **(labels or {}))

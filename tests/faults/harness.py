@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import requests
 
 from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_for_totals
+from tests.support.engine import docker
 from tooling import ROOT
 from tooling.compose import REDIS_CLI, ComposeStack
 from tooling.waiting import eventually
@@ -31,7 +31,6 @@ from voting_common.contract import GROUP, OPTIONS, STREAM
 CLEAR_ERRORS = {"http_503", "ConnectionError"}
 # A server killed mid-answer also cuts a response short: still no answer, never a wrong one.
 CUT_SHORT = "ChunkedEncodingError"
-METRIC_RE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>[0-9.e+-]+)$", re.M)
 
 
 @dataclass
@@ -81,27 +80,6 @@ class FaultStack(ComposeStack):
 
     def hostname(self, container: str) -> str:
         return docker("inspect", "-f", "{{.Config.Hostname}}", container).strip()
-
-
-def docker(*args: str, timeout: float = 60) -> str:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
-    return result.stdout
-
-
-def metric_sum(text: str, name: str) -> float:
-    """The sum of a Prometheus counter over all its label sets (0 when absent)."""
-    return sum(float(m["value"]) for m in METRIC_RE.finditer(text) if m["name"] == name)
-
-
-def metric_by_label(text: str, name: str, label: str) -> dict[str, float]:
-    values = {}
-    for m in METRIC_RE.finditer(text):
-        if m["name"] == name and m["labels"]:
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
-            values[labels.get(label, "")] = float(m["value"])
-    return values
 
 
 class VoteTraffic:

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from loadgen.voters import Outcome, VotePlan
-from tests.faults.harness import FaultStack, VoteTraffic, docker, measure
+from tests.faults.harness import FaultStack, VoteTraffic, measure
+from tests.support.engine import docker
 from tooling.waiting import eventually
 
 from .conftest import COUNTING_HEARTBEAT_S, COUNTING_STALL_AFTER_S

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import CLEAR_ERRORS, FaultStack, VoteTraffic, docker, measure
+from tests.faults.harness import CLEAR_ERRORS, FaultStack, VoteTraffic, measure
+from tests.support.engine import docker
 from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults

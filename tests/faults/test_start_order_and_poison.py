@@ -6,7 +6,9 @@ import pytest
 import requests
 
 from loadgen.voters import VotePlan, voter_id
-from tests.faults.harness import VoteTraffic, docker, measure, metric_by_label, metric_sum
+from tests.faults.harness import VoteTraffic, measure
+from tests.support.engine import docker
+from tooling import metrics
 from tooling.waiting import eventually
 from voting_common.contract import DEAD_LETTER_STREAM, STREAM, VOTE_FIELD, VOTER_FIELD
 
@@ -25,7 +27,7 @@ def test_worker_and_result_started_before_redis_and_postgres_converge_by_themsel
     eventually(lambda: "database unavailable" in _results_error(stack), 60, "result answering 503 without its database")
     # One log line per outage, and a counted error per attempt.
     eventually(
-        lambda: metric_sum(stack.worker_metrics(), "worker_errors_total") >= 3,
+        lambda: metrics.total(stack.worker_metrics(), "worker_errors_total") >= 3,
         60,
         "three rounds of the worker's retries with backoff",
         0.5,
@@ -65,7 +67,7 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_worker_keep
     [worker] = stack.container_ids("worker")
     started_at = docker("inspect", "-f", "{{.State.StartedAt}}", worker)
     dead_before = int(stack.redis_cli("XLEN", DEAD_LETTER_STREAM) or 0)
-    metrics_before = metric_by_label(stack.worker_metrics(), "worker_dead_letters_total", "reason")
+    metrics_before = metrics.by_label(stack.worker_metrics(), "worker_dead_letters_total", "reason")
     good = voter_id(0xFA030002, 99_999)  # a well-formed voter no plan uses
     poison = {
         "bad_voter_id": ((VOTER_FIELD, "not-a-voter", VOTE_FIELD, "a"), None),
@@ -111,7 +113,7 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_worker_keep
     log = stack.service_logs("worker")
     for entry_id in injected.values():
         assert f'msg="message dead-lettered" id={entry_id} reason=' in log
-    metrics_after = metric_by_label(stack.worker_metrics(), "worker_dead_letters_total", "reason")
+    metrics_after = metrics.by_label(stack.worker_metrics(), "worker_dead_letters_total", "reason")
     for code in poison:
         assert metrics_after.get(code, 0) - metrics_before.get(code, 0) == 1, (code, metrics_after)
     assert docker("inspect", "-f", "{{.State.StartedAt}}", worker) == started_at

@@ -2,12 +2,12 @@
 
 import time
 
-import docker as dockerapi
 import pytest
-from docker.errors import APIError
 
 from loadgen.voters import VotePlan
-from tests.faults.harness import FaultStack, VoteTraffic, docker, measure, metric_sum
+from tests.faults.harness import FaultStack, VoteTraffic, measure
+from tests.support.engine import docker
+from tooling import metrics
 from voting_common.contract import GROUP, STREAM
 
 pytestmark = pytest.mark.faults
@@ -22,10 +22,9 @@ def freeze_holding_votes(stack: FaultStack, container: str) -> int:
     follows kills it with votes in flight, whatever the timing of the freeze.
     """
     consumer = stack.hostname(container)
-    handle = dockerapi.from_env().containers.get(container)
     try:
-        handle.pause()
-    except APIError as exc:  # the freezer can time out on a busy machine; the kill follows at once
+        docker("pause", container)
+    except AssertionError as exc:  # the freezer can time out on a busy machine; the kill follows at once
         print(f"could not freeze the worker: {exc}")
     held = stack.pending_by_consumer().get(consumer, 0)
     if held == 0:
@@ -75,11 +74,11 @@ def test_two_worker_replicas_one_killed_the_other_takes_over(stack):
     victim = names["2"]  # the survivor is replica 1, the one `exec` reaches by default
     victim_name = stack.hostname(victim)
     held: list[int] = []
-    reclaimed_before = metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total")
+    reclaimed_before = metrics.total(stack.worker_metrics(), "worker_votes_reclaimed_total")
     reclaimed: list[float] = []
 
     def notes() -> str:
-        reclaimed.append(metric_sum(stack.worker_metrics(), "worker_votes_reclaimed_total") - reclaimed_before)
+        reclaimed.append(metrics.total(stack.worker_metrics(), "worker_votes_reclaimed_total") - reclaimed_before)
         return f"votes in flight in the killed replica: {held[0]}; taken over by the other: {reclaimed[0]:.0f}"
 
     def inject(stream: VoteTraffic) -> None:

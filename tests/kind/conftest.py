@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from tests.support.engine import docker_answers
+from tests.support.engine import docker, docker_answers
 from tooling import ROOT
 
 NS = "vote"
@@ -32,12 +32,6 @@ def make(*args: str, env: dict[str, str], timeout: float = 3600) -> str:
     assert done.returncode == 0, (
         f"make {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     )
-    return done.stdout
-
-
-def docker(*args: str) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
-    assert done.returncode == 0, f"docker {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}"
     return done.stdout
 
 

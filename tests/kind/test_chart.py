@@ -22,10 +22,11 @@ from kubernetes import client, config
 
 from loadgen import voters
 from tests.support import scenario
+from tests.support.engine import docker
 from tooling import manifests
 from tooling.waiting import eventually
 
-from .conftest import ROOT, Cluster, docker
+from .conftest import ROOT, Cluster
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
 

@@ -9,6 +9,7 @@ import requests
 
 from tests.support.env import settings_from
 from tests.support.processes import handles_sigterm, spawn_worker, start_worker, wait_ready
+from tooling import metrics
 from tooling.forward import Forwarder
 from tooling.waiting import eventually
 from voting_common import schema
@@ -44,8 +45,7 @@ def wait_drained(redis_client, timeout: float = 60) -> None:
 
 def failed_attempts(port: int) -> float:
     """Connection attempts the worker counted as failed (``worker_errors_total``, all dependencies)."""
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("worker_errors_total{"))
+    return metrics.total(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text, "worker_errors_total")
 
 
 def tally(postgres_env):
