@@ -7,6 +7,7 @@ import random
 import time
 
 from loadgen.voters import VotePlan, voter_id
+from tooling.waiting import eventually
 from voting_common.contract import DEAD_LETTER_STREAM, GROUP, OPTIONS, STREAM, encode
 
 from .stack import BenchStack
@@ -51,16 +52,15 @@ def reset_tables(pg) -> None:
 
 def wait_drained(client, timeout_s: float) -> float:
     """Poll until the stream is empty (every entry applied, acknowledged and deleted)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def drained_at() -> float | None:
         with client.pipeline(transaction=False) as pipe:
             pipe.xlen(STREAM)
             pipe.xpending(STREAM, GROUP)
             length, pending = pipe.execute()
-        if length == 0 and pending["pending"] == 0:
-            return time.monotonic()
-        time.sleep(0.02)
-    raise TimeoutError(f"backlog not drained within {timeout_s}s")
+        return time.monotonic() if length == 0 and pending["pending"] == 0 else None
+
+    return eventually(drained_at, timeout_s, "the backlog to drain", 0.02)
 
 
 def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> tuple[dict, list[tuple[str, str, int, int]]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import requests
 
 from tooling import metrics
 from tooling.compose import ComposeStack
+from tooling.waiting import eventually
 
 PROJECT = "votingapp-bench"
 COMPOSE_FILES = os.pathsep.join(["docker-compose.yml", "bench/compose.bench.yml"])
@@ -95,13 +95,12 @@ class BenchStack(ComposeStack):
 
     def wait_healthy(self, service: str, timeout: float = 60) -> None:
         """Until every container of the service reports healthy again (a pause fails its checks)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             health = self.compose("ps", "--format", "{{.Health}}", service).stdout.split()
-            if health and all(h == "healthy" for h in health):
-                return
-            time.sleep(0.5)
-        raise TimeoutError(f"{service} not healthy after {timeout}s")
+            return bool(health) and all(h == "healthy" for h in health)
+
+        eventually(healthy, timeout, f"{service} to be healthy", 0.5)
 
     def container_ids(self, service: str) -> list[str]:
         return self.compose("ps", "-q", service).stdout.split()
@@ -138,15 +137,13 @@ class BenchStack(ComposeStack):
 
     def wait_results_ok(self, timeout: float = 60) -> None:
         """Until the result service reads the tally (the worker has created the schema)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.result_url}/api/results", timeout=2).json().get("state") == "ok":
-                    return
-            except (requests.RequestException, ValueError):
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("the result service never showed state ok")
+        eventually(
+            lambda: requests.get(f"{self.result_url}/api/results", timeout=2).json().get("state") == "ok",
+            timeout,
+            "the result service to show state ok",
+            0.2,
+            (requests.RequestException, ValueError),
+        )
 
 
 def _cgroup_cpu_ns(container_id: str) -> int | None:

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         expected = {k: before[k] + added[k] for k in (*OPTIONS, "total")}
         try:
             seen, seconds = wait_for_totals(args.result_url, expected, args.wait_timeout)
-        except TimeoutError as exc:
+        except AssertionError as exc:
             print(exc, file=sys.stderr)
             return 1
         print(f"results match {seen} after {seconds:.2f}s")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 import time
@@ -14,6 +13,7 @@ from http.cookiejar import DefaultCookiePolicy
 
 import requests
 
+from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
 
@@ -176,14 +176,22 @@ def totals(body: dict) -> dict[str, int]:
     return counts
 
 
-def wait_for_totals(result_url: str, expected: dict[str, int], timeout_s: float = 120.0) -> tuple[dict, float]:
-    """Poll ``/api/results`` until it shows exactly ``expected``; returns (last seen, seconds)."""
+def wait_for_totals(result_url: str, expected: dict[str, int], timeout: float = 120.0) -> tuple[dict, float]:
+    """Poll ``/api/results`` until it shows exactly ``expected``; returns (seen, seconds waited).
+
+    Fails with an AssertionError that names the totals last seen."""
     started = time.monotonic()
     seen: dict = {}
-    while time.monotonic() - started < timeout_s:
-        with contextlib.suppress(requests.RequestException, ValueError):
-            seen = fetch_totals(result_url)
-        if seen and all(seen.get(k) == v for k, v in expected.items()):
-            return seen, time.monotonic() - started
-        time.sleep(0.1)
-    raise TimeoutError(f"results never matched: expected {expected}, last seen {seen}")
+
+    def matches() -> bool:
+        seen.clear()
+        seen.update(fetch_totals(result_url))
+        return all(seen.get(k) == v for k, v in expected.items())
+
+    try:
+        eventually(matches, timeout, "the results", ignore=(requests.RequestException, ValueError))
+    except AssertionError:
+        raise AssertionError(
+            f"results never matched within {timeout}s: expected {expected}, last seen {seen}"
+        ) from None
+    return dict(seen), time.monotonic() - started

@@ -95,4 +95,4 @@ def test_load_generator_totals_match_exactly(stack):
     assert outcome.gave_up == 0 and outcome.acknowledged == outcome.intended
     added = plan.expected()
     assert outcome.acknowledged_totals() == added
-    wait_for_totals(stack.result_url, {k: before[k] + added[k] for k in added}, timeout_s=30)
+    wait_for_totals(stack.result_url, {k: before[k] + added[k] for k in added}, timeout=30)

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from loadgen.voters import totals
-from loadgen.voters import wait_for_totals as loadgen_wait
+from loadgen.voters import totals, wait_for_totals
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
@@ -47,14 +46,6 @@ def cast(session: requests.Session, vote_url: str, option: str) -> requests.Resp
     response = session.post(f"{vote_url}/", data={"vote": option}, allow_redirects=False, timeout=10)
     assert response.status_code == 303, f"vote not acknowledged: {response.status_code} {response.text[:200]}"
     return response
-
-
-def wait_for_totals(result_url: str, expected: dict[str, int], timeout: float = 60) -> tuple[dict, float]:
-    """Poll /api/results until it shows exactly ``expected``; returns (seen, seconds waited)."""
-    try:
-        return loadgen_wait(result_url, expected, timeout)
-    except TimeoutError as exc:
-        raise AssertionError(str(exc)) from None
 
 
 def run_voting_scenario(
