@@ -19,6 +19,9 @@ import time
 import aiohttp
 import requests
 
+from loadgen.voters import post_vote, voter_id
+from voting_common.contract import OPTIONS
+
 from .asyncload import Viewer, sse_viewer
 from .stack import BenchStack, metric
 
@@ -97,12 +100,7 @@ def _cast(stack: BenchStack, votes: int) -> None:
     seed = int(time.time() * 1000)
     with requests.Session() as s:
         for i in range(votes):
-            s.post(
-                stack.vote_url + "/api/vote",
-                json={"vote": "b"},
-                headers={"Cookie": f"voter_id={seed & 0xFFFFFFFF:08x}{i:024x}"},
-                timeout=10,
-            ).raise_for_status()
+            post_vote(s, stack.vote_url, OPTIONS[-1], voter_id(seed, i)).raise_for_status()
 
 
 def _never_reading(stack: BenchStack, count: int, votes: int) -> dict:

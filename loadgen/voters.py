@@ -70,6 +70,25 @@ class Outcome:
         )
 
 
+def post_vote(
+    session: requests.Session | None,
+    vote_url: str,
+    option: str,
+    voter: str | None = None,
+    *,
+    form: bool = False,
+    timeout: float = 10.0,
+) -> requests.Response:
+    """One vote, the one way every client here sends it: JSON to ``/api/vote`` (202 when
+    acknowledged) or, with ``form``, the page's form to ``/`` (303, not followed). As ``voter`` when
+    given, else as whoever the session's cookie names (none: the vote service makes a new voter)."""
+    post = session.post if session is not None else requests.post
+    headers = {"Cookie": f"voter_id={voter}"} if voter else None
+    if form:
+        return post(f"{vote_url}/", data={"vote": option}, headers=headers, allow_redirects=False, timeout=timeout)
+    return post(f"{vote_url}/api/vote", json={"vote": option}, headers=headers, timeout=timeout)
+
+
 class _RateLimiter:
     def __init__(self, per_second: float | None) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
@@ -110,7 +129,7 @@ def run(
     started = time.monotonic()
     end = started + deadline_s
     stop = stop or threading.Event()
-    url = vote_url.rstrip("/") + "/api/vote"
+    vote_url = vote_url.rstrip("/")
 
     def cast(session: requests.Session, voter: str, option: str) -> bool:
         while time.monotonic() < end and not stop.is_set():
@@ -118,7 +137,7 @@ def run(
             sent = time.perf_counter()
             kind = None
             try:
-                response = session.post(url, json={"vote": option}, headers={"Cookie": f"voter_id={voter}"}, timeout=10)
+                response = post_vote(session, vote_url, option, voter)
                 if response.status_code == 202:
                     with lock:
                         outcome.requests += 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-import requests
 from playwright.sync_api import Page, expect
 
+from loadgen.voters import post_vote
 from voting_common.contract import OPTIONS
 
 LIVE = "live (server-sent events)"
@@ -72,7 +72,7 @@ def expect_not_live(page: Page, a: int, b: int, timeout: float = 30_000) -> None
 
 def vote_over_http(vote_url: str, option: str) -> None:
     """One vote from a new voter (no cookie: the vote service gives it a new voter id)."""
-    response = requests.post(f"{vote_url}/api/vote", json={"vote": option}, timeout=10)
+    response = post_vote(None, vote_url, option)
     assert response.status_code == 202, response.text
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from loadgen.voters import Outcome, VotePlan, fetch_totals, run, voter_id, wait_for_totals
+from loadgen.voters import Outcome, VotePlan, fetch_totals, post_vote, run, voter_id, wait_for_totals
 from tests.support.engine import docker
 from tooling import ROOT
 from tooling.compose import REDIS_CLI, ComposeStack
@@ -152,7 +152,7 @@ class CanaryVoter:
     """
 
     def __init__(self, vote_url: str, seed: int) -> None:
-        self.url = vote_url + "/api/vote"
+        self.vote_url = vote_url
         self.voter = voter_id(seed, 10**6)
         self.acknowledged = 0
         self.last: str | None = None
@@ -165,7 +165,7 @@ class CanaryVoter:
         with requests.Session() as session:
             while not self._stop.is_set():
                 try:
-                    r = session.post(self.url, json={"vote": option}, cookies={"voter_id": self.voter}, timeout=10)
+                    r = post_vote(session, self.vote_url, option, self.voter)
                 except requests.RequestException as exc:
                     self.failures[type(exc).__name__] += 1
                     time.sleep(0.1)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from loadgen.voters import post_vote
 from voting_common.contract import OPTIONS
 
 Address = tuple[str, int]
@@ -207,13 +208,7 @@ def ordinary_voter(vote_url: str, result_url: str, n: int, timeout_s: float) -> 
     for i in range(n):
         voter = secrets.token_hex(16)
         option = OPTIONS[i % len(OPTIONS)]
-        vote = functools.partial(
-            requests.post,
-            f"{vote_url}/api/vote",
-            json={"vote": option},
-            cookies={"voter_id": voter},
-            timeout=timeout_s,
-        )
+        vote = functools.partial(post_vote, None, vote_url, option, voter, timeout=timeout_s)
         response = timed(served, vote)
         if response is not None and response.status_code == 202:
             served.acked[voter] = option

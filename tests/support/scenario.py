@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from loadgen.voters import totals, wait_for_totals
+from loadgen.voters import post_vote, totals, wait_for_totals
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
@@ -43,7 +43,7 @@ def settled_totals(result_url: str, timeout: float = 60) -> dict[str, int]:
 
 def cast(session: requests.Session, vote_url: str, option: str) -> requests.Response:
     """One form vote as a browser sends it; returns the 303 response (not followed)."""
-    response = session.post(f"{vote_url}/", data={"vote": option}, allow_redirects=False, timeout=10)
+    response = post_vote(session, vote_url, option, form=True)
     assert response.status_code == 303, f"vote not acknowledged: {response.status_code} {response.text[:200]}"
     return response
 
