@@ -55,7 +55,7 @@ class Cluster:
     @functools.cached_property
     def tools_path(self) -> str:
         """Where the make targets put kind and kubectl when they are not installed."""
-        build = [str(ROOT / "kind" / "node" / "build"), "--tools-path"]
+        build = [str(ROOT / "kind" / "airgapped" / "build"), "--tools-path"]
         return subprocess.run(build, capture_output=True, text=True, check=True).stdout.strip()
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess:

@@ -1,6 +1,6 @@
 # An air-gapped kind node image: a systemd Debian with containerd, runc, the CNI plugins,
 # kubeadm, kubelet and kubectl, and every image kubeadm and kind's add-ons need, already in
-# containerd's store (as in kind's own node images). Built by kind/node/build.
+# containerd's store (as in kind's own node images). Built by kind/airgapped/build.
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${DEBIAN_IMAGE} AS base
 
