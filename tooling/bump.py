@@ -3,7 +3,8 @@
 - ``app``: the chart's ``version`` and ``appVersion`` (the tag of vote, worker and result);
 - ``redis``, ``postgres``: the image tag in the chart's values;
 - a Go tool (``helm``, ``actionlint``, ``metrics-server``, ``metallb``): its line in
-  ``tooling/go-tools.env``.
+  ``tooling/go-tools.env``;
+- ``kubernetes``: the air-gapped kind node's release (``kind/airgapped/bump-kubernetes``).
 
 Afterwards ``make manifests`` runs, so ``k8s-specifications/`` and compose's ``.env`` follow. Each
 edit rewrites one line and keeps the file's comments.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,7 +36,9 @@ def replace_line(path: Path, pattern: str, new: str, start: int = 0) -> None:
 
 
 def bump(what: str, version: str) -> None:
-    if what == "app":
+    if what == "kubernetes":
+        subprocess.run([str(ROOT / "kind" / "airgapped" / "bump-kubernetes"), version], check=True)
+    elif what == "app":
         replace_line(CHART_YAML, r"^version: .*$", f"version: {version}")
         replace_line(CHART_YAML, r"^appVersion: .*$", f'appVersion: "{version}"')
     elif what in VALUES_BLOCK:
@@ -45,13 +49,13 @@ def bump(what: str, version: str) -> None:
     else:
         key = what.upper().replace("-", "_") + "_VERSION"
         if not re.search(rf"^{key}=", GO_TOOLS.read_text(), re.M):
-            raise ValueError(f"unknown: {what} (app, redis, postgres, or a tool in tooling/go-tools.env)")
+            raise ValueError(f"unknown: {what} (app, redis, postgres, kubernetes, or a tool in tooling/go-tools.env)")
         replace_line(GO_TOOLS, rf"^{key}=.*$", f"{key}={version}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", help="app, redis, postgres, or a Go tool named in tooling/go-tools.env")
+    parser.add_argument("what", help="app, redis, postgres, kubernetes, or a Go tool named in tooling/go-tools.env")
     parser.add_argument("version")
     args = parser.parse_args(argv)
     try:
