@@ -62,9 +62,12 @@ EXPECTED_SERVICES = {
     "db": ("ClusterIP", 5432, None),
 }
 
-# Kubernetes minors of the node images that the current kind release ships
-# (kind v0.33.0: v1.37.0, v1.36.4, v1.35.8, v1.34.11).
-KIND_NODE_VERSIONS = ("1.34", "1.35", "1.36", "1.37")
+# Kubernetes minors of the node images that the kind release in versions.env ships.
+KIND_NODE_VERSIONS = tuple(
+    re.search(r'^KIND_NODE_MINORS="([^"]*)"', (ROOT / "kind" / "airgapped" / "versions.env").read_text(), re.M)
+    .group(1)
+    .split()
+)
 
 # --------------------------------------------------------------------------
 # loading
