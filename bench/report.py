@@ -23,6 +23,11 @@ BASELINES = {
 }
 
 
+def _row(*cells: object) -> str:
+    """One row of a Markdown table."""
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
 def _n(value, digits: int = 1) -> str:
     if value is None:
         return "n/a"
@@ -54,9 +59,9 @@ def _details(name: str, r: dict) -> list[str]:
                            ("vote, Redis `appendfsync everysec`", "vote_appendfsync_everysec")):  # fmt: skip
             s = r[key]
             lines.append(
-                f"| {label} | {_n(s['rps'])} | {_n(s['p50_ms'])} | {_n(s['p99_ms'])} | {s['errors']} "
-                f"| {_n(s['web_cpu_us_per_request'])} | {_n(s['redis_cpu_us_per_request'])} |"
-            )
+                _row(label, _n(s["rps"]), _n(s["p50_ms"]), _n(s["p99_ms"]), s["errors"],
+                     _n(s["web_cpu_us_per_request"]), _n(s["redis_cpu_us_per_request"]))
+            )  # fmt: skip
         lines += ["", f"Throughput ratio vote / bare per round: {', '.join(_n(x, 2) for x in r['ratio_per_round'])}; "
                   f"vote / naive per round: {', '.join(_n(x, 2) for x in r['naive_ratio_per_round'])} "
                   f"(median {_n(r['naive_ratio'], 2)}). "
@@ -73,20 +78,19 @@ def _details(name: str, r: dict) -> list[str]:
             for label, lever in r["levers"].items():
                 x, d = lever["lever"], lever["default"]
                 lines.append(
-                    f"| {label} | {_n(x['rps'])} | {_n(d['rps'])} | {_n(lever['ratio'], 2)} "
-                    f"| {_n(x['p99_us'] / 1000)} | {_n(x.get('web_cpu_us_per_request'))} |"
-                )
+                    _row(label, _n(x["rps"]), _n(d["rps"]), _n(lever["ratio"], 2), _n(x["p99_us"] / 1000),
+                         _n(x.get("web_cpu_us_per_request")))
+                )  # fmt: skip
     elif name == "drain":
         lines += ["| run | votes | seconds | votes/s | CPU µs/vote: worker, Redis, Postgres |", "|---|---|---|---|---|"]
         for label, key in (("1 worker", "one_worker"), ("2 workers", "two_workers")):
             s = r[key]
             cpu = ", ".join(_n(s.get(f"{n}_cpu_us_per_vote")) for n in ("worker", "redis", "db"))
             lines.append(
-                f"| {label} | {s['votes']:,} ({s['voters']:,} voters) | {_n(s['seconds'])} | {_n(s['votes_per_s'])} "
-                f"| {cpu} |"
+                _row(label, f"{s['votes']:,} ({s['voters']:,} voters)", _n(s["seconds"]), _n(s["votes_per_s"]), cpu)
             )
         c = r["copy"]
-        lines.append(f"| plain COPY (baseline) | {c['rows']:,} rows | {_n(c['seconds'])} | {_n(c['rows_per_s'])} | |")
+        lines.append(_row("plain COPY (baseline)", f"{c['rows']:,} rows", _n(c["seconds"]), _n(c["rows_per_s"]), ""))
         lines += ["", "After each drain the tally and the row count matched the plan exactly (checked by the harness)."]
     elif name == "freshness":
         lines += [
@@ -96,18 +100,18 @@ def _details(name: str, r: dict) -> list[str]:
         for label, key in (("steady target rate", "loaded"), ("idle (baseline)", "idle")):
             s = r[key]
             lines.append(
-                f"| {label}: {_n(s['rate_target'])}/s | {s['votes']:,} | {_n(s['rate_achieved'])} | {_n(s['p50_ms'])} "
-                f"| {_n(s['p95_ms'])} | {_n(s['p99_ms'])} | {_n(s['max_ms'])} |"
-            )
+                _row(f"{label}: {_n(s['rate_target'])}/s", f"{s['votes']:,}", _n(s["rate_achieved"]), _n(s["p50_ms"]),
+                     _n(s["p95_ms"]), _n(s["p99_ms"]), _n(s["max_ms"]))
+            )  # fmt: skip
     elif name == "read_cost":
         lines += ["| votes stored | service refresh mean ms (n) | read_tally median ms | classic count(*) ms |",
                   "|---|---|---|---|"]  # fmt: skip
         for key in ("few", "many"):
             s = r[key]
             lines.append(
-                f"| {s['votes_stored']:,} | {_n(s['service_refresh_mean_ms'], 2)} ({int(s['service_refreshes'])}) "
-                f"| {_n(s['read_tally_median_ms'], 2)} | {_n(s['count_star_median_ms'], 2)} |"
-            )
+                _row(f"{s['votes_stored']:,}", f"{_n(s['service_refresh_mean_ms'], 2)} ({int(s['service_refreshes'])})",
+                     _n(s["read_tally_median_ms"], 2), _n(s["count_star_median_ms"], 2))
+            )  # fmt: skip
         lines += ["", f"Ratios many/few: direct (the figure) {_n(r['ratio'], 2)}, "
                   f"service mean {_n(r['service_ratio'], 2)}, "
                   f"and for the classic `count(*)` it replaces {_n(r['count_star_ratio'], 2)}."]  # fmt: skip
@@ -116,9 +120,9 @@ def _details(name: str, r: dict) -> list[str]:
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for s, count in ((r["no_viewers"], 0), (r["with_viewers"], r["with_viewers"]["viewers"])):
             lines.append(
-                f"| {count:,} | {s.get('connected', 0):,} | {s.get('told_final_total', '-')} "
-                f"| {_n(s['queries_per_s'], 2)} | {_n(s['pg_commits_per_s'], 2)} | {_n(s['memory_mib'])} |"
-            )
+                _row(f"{count:,}", f"{s.get('connected', 0):,}", s.get("told_final_total", "-"),
+                     _n(s["queries_per_s"], 2), _n(s["pg_commits_per_s"], 2), _n(s["memory_mib"]))
+            )  # fmt: skip
         if "memory_kib_per_viewer" in r:
             refusal, lurk = r["with_viewers"]["one_too_many"], r["never_reading"]
             lines += ["", f"Memory per viewer: {_n(r['memory_kib_per_viewer'])} KiB. One viewer over the limit "
@@ -147,10 +151,10 @@ def render(doc: dict) -> str:
     ]
     for name, r in doc["results"].items():
         lines.append(
-            f"| {TITLES[name].split('.')[0]} | {TITLES[name].split(': ')[0].split('. ', 1)[1]} "
-            f"| {_n(r['figure'])} {UNITS[name]} | {_n(r['baseline'])} ({BASELINES[name]}) | {_n(r['ratio'], 2)} "
-            f"| {r['goal']} | {VERDICTS[r['met']][1]} |"
-        )
+            _row(TITLES[name].split(".")[0], TITLES[name].split(": ")[0].split(". ", 1)[1],
+                 f"{_n(r['figure'])} {UNITS[name]}", f"{_n(r['baseline'])} ({BASELINES[name]})", _n(r["ratio"], 2),
+                 r["goal"], VERDICTS[r["met"]][1])
+        )  # fmt: skip
     if doc["mode"] == "quick":
         lines += ["", "Quick mode: sizes far below the full run's; a goal stated for a size not reached is not judged."]
     for name, r in doc["results"].items():
