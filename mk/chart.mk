@@ -10,7 +10,7 @@ HELM = "$$(tooling/go-tool helm.sh/helm/v4/cmd/helm@$(HELM_VERSION))"
 manifests: venv ## render k8s-specifications/ and compose's .env from the chart (after any change under charts/)
 	$(PYTHON) -m tooling.manifests
 
-bump: venv ## one version, everywhere: make bump WHAT=app|redis|postgres|kubernetes|<go tool> TO=<version>
+bump: venv ## one version, everywhere: make bump WHAT=app|redis|postgres|python|kubernetes|<go tool> TO=<version>
 	$(PYTHON) -m tooling.bump $(WHAT) $(TO)
 
 chart-lint: ## helm lint --strict with the default and the production values

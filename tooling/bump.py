@@ -4,6 +4,7 @@
 - ``redis``, ``postgres``: the image tag in the chart's values;
 - a Go tool (``helm``, ``actionlint``, ``metrics-server``, ``metallb``): its line in
   ``tooling/go-tools.env``;
+- ``python``: the base image every Dockerfile names (``TO=python:3.12-slim``);
 - ``kubernetes``: the air-gapped kind node's release (``kind/airgapped/bump-kubernetes``).
 
 Afterwards ``make manifests`` runs, so ``k8s-specifications/`` and compose's ``.env`` follow. Each
@@ -38,6 +39,9 @@ def replace_line(path: Path, pattern: str, new: str, start: int = 0) -> None:
 def bump(what: str, version: str) -> None:
     if what == "kubernetes":
         subprocess.run([str(ROOT / "kind" / "airgapped" / "bump-kubernetes"), version], check=True)
+    elif what == "python":
+        for dockerfile in sorted(ROOT.glob("*/Dockerfile")):
+            replace_line(dockerfile, r"^ARG PYTHON_IMAGE=.*$", f"ARG PYTHON_IMAGE={version}")
     elif what == "app":
         replace_line(CHART_YAML, r"^version: .*$", f"version: {version}")
         replace_line(CHART_YAML, r"^appVersion: .*$", f'appVersion: "{version}"')
@@ -49,13 +53,13 @@ def bump(what: str, version: str) -> None:
     else:
         key = what.upper().replace("-", "_") + "_VERSION"
         if not re.search(rf"^{key}=", GO_TOOLS.read_text(), re.M):
-            raise ValueError(f"unknown: {what} (app, redis, postgres, kubernetes, or a tool in tooling/go-tools.env)")
+            raise ValueError(f"unknown: {what} (app, redis, postgres, python, kubernetes, or a Go tool)")
         replace_line(GO_TOOLS, rf"^{key}=.*$", f"{key}={version}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", help="app, redis, postgres, kubernetes, or a Go tool named in tooling/go-tools.env")
+    parser.add_argument("what", help="app, redis, postgres, python, kubernetes, or a Go tool in tooling/go-tools.env")
     parser.add_argument("version")
     args = parser.parse_args(argv)
     try:

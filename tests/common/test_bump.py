@@ -17,6 +17,9 @@ def homes(tmp_path, monkeypatch):
         copy = tmp_path / getattr(bump, name).name
         shutil.copy(getattr(bump, name), copy)
         monkeypatch.setattr(bump, name, copy)
+    for dockerfile in bump.ROOT.glob("*/Dockerfile"):
+        (tmp_path / dockerfile.parent.name).mkdir()
+        shutil.copy(dockerfile, tmp_path / dockerfile.parent.name / "Dockerfile")
     monkeypatch.setattr(bump, "ROOT", tmp_path)
     return bump
 
@@ -48,6 +51,16 @@ def test_a_go_tool_changes_its_line(homes):
     before = homes.GO_TOOLS.read_text()
     homes.bump("metrics-server", "v9.9.9")
     assert changed_lines(before, homes.GO_TOOLS.read_text())[0][1] == "METRICS_SERVER_VERSION=v9.9.9"
+
+
+def test_the_python_base_changes_in_every_dockerfile(homes):
+    dockerfiles = sorted(homes.ROOT.glob("*/Dockerfile"))
+    before = [p.read_text() for p in dockerfiles]
+    homes.bump("python", "python:3.12-slim")
+    assert {p.parent.name for p in dockerfiles} >= {"vote", "worker", "result"}
+    for path, old in zip(dockerfiles, before, strict=True):
+        assert changed_lines(old, path.read_text())[0][1] == "ARG PYTHON_IMAGE=python:3.12-slim"
+        assert len(changed_lines(old, path.read_text())) == 1
 
 
 def test_an_unknown_name_is_refused_and_nothing_changes(homes):
