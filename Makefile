@@ -54,7 +54,7 @@ test: venv ## run all tests (needs Docker: testcontainers and the compose stack)
 test-fast: venv ## the unit tests only: no Docker, seconds (everyday work; `make test` is the full suite)
 	$(PYTEST) --fast -q $(PYTEST_ARGS)
 
-lint: venv ## static checks: ruff (style, bugs) and mypy (types)
+lint: venv ## static checks: ruff (style, bugs), mypy (types), actionlint (workflows), shellcheck (scripts)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -43,7 +43,7 @@ kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETE
 kind-tools: ## build kind and kubectl from their Go modules unless they are on PATH
 	@$(WITH_TOOLS); command -v kind kubectl
 
-kind-up: ## create the kind cluster $(KIND_CLUSTER) from kind/config.yaml (reused if it exists)
+kind-up: ## create the kind cluster $(KIND_CLUSTER) from kind/config.yaml, reused if it exists (AIRGAPPED=1: no registry needed)
 	@set -e; $(WITH_TOOLS); \
 	if kind get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then echo "kind cluster '$(KIND_CLUSTER)' exists"; exit 0; fi; \
 	$(NODE_IMAGE) kind create cluster --name '$(KIND_CLUSTER)' --config '$(KIND_CONFIG)' $${image:+--image "$$image"} --wait 180s
