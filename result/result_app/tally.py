@@ -103,8 +103,14 @@ class Refresher:
         self._watcher: threading.Thread | None = None
         self._conn: Any = None  # a psycopg2 connection once connected
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
         """Start reading (once; later calls do nothing)."""
+        if self._thread is not None:  # every request calls this: no lock once started
+            return
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tally-refresher", daemon=True)

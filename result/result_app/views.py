@@ -19,11 +19,18 @@ bp = Blueprint("results", __name__)
 
 
 def get_refresher() -> Refresher:
-    """The app's refresher, started by the first request that needs it: the factory starts
-    nothing, and a served app gets its first request from its readiness probe at once."""
+    """The app's refresher, started by the first request of any kind (see ``start_refresher``)."""
     refresher = current_app.extensions["refresher"]
     refresher.start()
     return refresher
+
+
+@bp.before_app_request
+def start_refresher() -> None:
+    """The factory starts nothing; a served app's first request does, whatever it asks for. That is
+    its health check or readiness probe within seconds, even a probe that skips the database
+    (Kubernetes: ``/readyz?exclude=postgres``), so the first person gets live numbers."""
+    get_refresher()
 
 
 def iso_utc(epoch: float | None) -> str | None:
