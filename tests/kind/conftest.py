@@ -6,7 +6,8 @@ NodePorts 31000/31001 published on ports Docker chooses (so it never collides wi
 the end undeploys and deletes the cluster, checking that nothing is left behind.
 
 Without a Docker engine the suite is skipped, unless REQUIRE_KIND is set (as ``.ci/run``
-does): then it fails. Set KIND_KEEP=1 to keep the cluster for a look afterwards.
+does): then it fails. Set KIND_KEEP=1 to keep the cluster for a look afterwards, and AIRGAPPED=1
+(as ``.ci/run`` does) where no container registry answers.
 """
 
 from __future__ import annotations
