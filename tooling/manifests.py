@@ -47,20 +47,22 @@ def values() -> dict:
     return yaml.safe_load((CHART / "values.yaml").read_text())
 
 
-def image(service: str) -> str:
+def image(service: str, chart_values: dict | None = None) -> str:
     """The image the chart runs for ``redis`` or ``db`` (repository:tag in values.yaml)."""
-    spec = values()[service]["image"]
+    spec = (chart_values or values())[service]["image"]
     return f"{spec['repository']}:{spec['tag']}"
 
 
 def compose_env() -> str:
     """``.env`` for docker compose: what it runs and shows, from the chart (the environment overrides it)."""
-    options = values()["options"]
+    chart_values = values()
+    options = "".join(f"OPTION_{option.upper()}={label}\n" for option, label in chart_values["options"].items())
     return (
         HEADER
         + "# docker compose reads it; a variable set in the environment wins (e.g. a local stand-in image).\n"
-        + f"TAG={app_version()}\nREDIS_IMAGE={image('redis')}\nPOSTGRES_IMAGE={image('db')}\n"
-        + f"OPTION_A={options['a']}\nOPTION_B={options['b']}\n"
+        + f"TAG={app_version()}\nREDIS_IMAGE={image('redis', chart_values)}\n"
+        + f"POSTGRES_IMAGE={image('db', chart_values)}\n"
+        + options
     )
 
 
@@ -136,8 +138,9 @@ def drift(files: dict[str, str], out: Path = OUT) -> list[str]:
     return [name for name in sorted(set(files) | set(on_disk)) if files.get(name) != on_disk.get(name)]
 
 
-def env_drifted() -> bool:
-    return not COMPOSE_ENV.exists() or COMPOSE_ENV.read_text() != compose_env()
+def env_drifted(wanted: str | None = None) -> bool:
+    wanted = compose_env() if wanted is None else wanted
+    return not COMPOSE_ENV.exists() or COMPOSE_ENV.read_text() != wanted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,14 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = render()
     changed = drift(files)
+    env = compose_env()
+    env_changed = env_drifted(env)
     if args.check:
         if changed:
             print(f"k8s-specifications/ differs from the chart in: {', '.join(changed)}; run `make manifests`")
-        if env_drifted():
+        if env_changed:
             print(".env differs from the chart; run `make manifests`")
-        return 1 if changed or env_drifted() else 0
-    if env_drifted():
-        COMPOSE_ENV.write_text(compose_env())
+        return 1 if changed or env_changed else 0
+    if env_changed:
+        COMPOSE_ENV.write_text(env)
         print(f"wrote {COMPOSE_ENV.relative_to(ROOT)}")
     for name in changed:
         path = OUT / name
