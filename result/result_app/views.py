@@ -20,9 +20,7 @@ bp = Blueprint("results", __name__)
 
 def get_refresher() -> Refresher:
     """The app's refresher, started by the first request of any kind (see ``start_refresher``)."""
-    refresher = current_app.extensions["refresher"]
-    refresher.start()
-    return refresher
+    return current_app.extensions["refresher"]
 
 
 @bp.before_app_request
@@ -30,7 +28,7 @@ def start_refresher() -> None:
     """The factory starts nothing; a served app's first request does, whatever it asks for. That is
     its health check or readiness probe within seconds, even a probe that skips the database
     (Kubernetes: ``/readyz?exclude=postgres``), so the first person gets live numbers."""
-    get_refresher()
+    get_refresher().start()
 
 
 def iso_utc(epoch: float | None) -> str | None:
