@@ -8,14 +8,19 @@ import subprocess
 import kubernetes_validate
 import pytest
 import yaml
+from kubernetes_validate.utils import all_versions, major_minor
 
-from tests.k8s import test_schema
+from tests.k8s.manifests import KIND_NODE_VERSIONS
 from tooling import manifests
 
 pytestmark = pytest.mark.chart
 
 CHART = manifests.CHART
 PRODUCTION = CHART / "values-production.yaml"
+# The Kubernetes minors the schemas are checked against: those both kind and kubernetes-validate ship.
+VERSIONS = sorted(
+    {major_minor(v) for v in all_versions()} & set(KIND_NODE_VERSIONS), key=lambda v: [*map(int, v.split("."))]
+)
 
 
 def objects(*values: str, values_files: tuple = ()) -> dict[tuple[str, str], dict]:
@@ -160,11 +165,17 @@ def test_helm_test_checks_both_front_ends_and_is_not_in_the_rendered_files():
     assert not any("smoke-test" in text for text in manifests.render().values())
 
 
-@pytest.mark.parametrize("version", test_schema.VERSIONS)
+def test_schemas_cover_the_newest_kind_node_and_an_older_minor():
+    assert len(VERSIONS) >= 2 and VERSIONS[-1] == KIND_NODE_VERSIONS[-1], (VERSIONS, KIND_NODE_VERSIONS)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_every_render_is_valid_strict(version):
-    """The production values, every option on and blue-green: each object passes strict validation
-    (HTTPRoute is a Gateway API CRD, whose schema kubernetes-validate does not ship)."""
+    """The default values, the production ones with every option on, and blue-green: each object
+    passes strict validation, as `kubectl apply --validate=strict` would (HTTPRoute is a Gateway
+    API CRD, whose schema kubernetes-validate does not ship)."""
     renders = {
+        "default": objects(),
         "production": objects("vote.ingress.enabled=true", values_files=(PRODUCTION,)),
         "blue-green": objects("vote.blueGreen.enabled=true", "result.blueGreen.enabled=true"),
     }
@@ -172,7 +183,14 @@ def test_every_render_is_valid_strict(version):
     for render, objs in renders.items():
         for (kind, name), doc in objs.items():
             try:
-                test_schema.validate(doc, version)
+                assert kubernetes_validate.validate(doc, version, strict=True) == version
             except kubernetes_validate.ValidationError as e:
                 problems.append(f"{render}: {kind}/{name}: {e.message}")
     assert problems == []
+
+
+def test_strict_validation_rejects_a_misspelt_field():
+    vote = objects()[("Deployment", "vote")]
+    vote["spec"]["template"]["spec"]["containers"][0]["readynessProbe"] = {"tcpSocket": {"port": 8080}}
+    with pytest.raises(kubernetes_validate.ValidationError, match="readynessProbe"):
+        kubernetes_validate.validate(vote, VERSIONS[-1], strict=True)
