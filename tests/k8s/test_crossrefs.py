@@ -90,6 +90,19 @@ def drop_requirepass(d):
     del args[args.index("--requirepass") : args.index("--requirepass") + 2]
 
 
+def http_probe(probe, **change):
+    return lambda d: container(d)[probe]["httpGet"].update(change)
+
+
+def scrape_port(port):
+    return lambda d: d["spec"]["template"]["metadata"]["annotations"].update({"prometheus.io/port": port})
+
+
+def as_deployment_of_two(d):
+    d["kind"] = "Deployment"
+    d["spec"]["replicas"] = 2
+
+
 def unsafe_rollout(d):
     d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] = 1
     container(d).pop("lifecycle")
@@ -100,184 +113,61 @@ METRICS_NODEPORT = {"name": "metrics", "port": 9090, "targetPort": "metrics", "n
 SECRET_REF = {"valueFrom": {"secretKeyRef": {"name": "db-credentials", "key": "POSTGRES_PASSWORD"}}}
 
 # (what is broken, (kind, name), edit, check, what the check must say)
+# fmt: off
 MUTATIONS = [
-    (
-        "selector",
-        ("Service", "vote"),
-        lambda d: d["spec"]["selector"].update(app="voter"),
-        m.check_services,
-        r"Service/vote: selector \{'app': 'voter'\} matches 0",
-    ),
-    (
-        "pod label",
-        ("StatefulSet", "redis"),
-        lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"),
-        m.check_services,
-        r"Service/redis: selector .* matches 0",
-    ),
-    (
-        "target port",
-        ("Service", "result"),
-        lambda d: d["spec"]["ports"][0].update(targetPort="web"),
-        m.check_services,
-        r"Service/result: targetPort 'web' is no containerPort",
-    ),
-    (
-        "container port",
-        ("StatefulSet", "db"),
-        lambda d: container(d)["ports"][0].update(name="pg"),
-        m.check_services,
-        r"Service/db: targetPort 'postgres' is no containerPort",
-    ),
-    (
-        "nodePort",
-        ("Service", "vote"),
-        lambda d: d["spec"]["ports"][0].update(nodePort=30080),
-        m.check_services,
-        r"expected NodePort 5000 nodePort 31000",
-    ),
-    (
-        "metrics behind a NodePort",
-        ("Service", "result"),
-        lambda d: d["spec"]["ports"].append(METRICS_NODEPORT),
-        m.check_metrics_not_public,
-        r"Service/result: NodePort port 9090 exposes the metrics port",
-    ),
-    (
-        "db secret key",
-        ("Secret", "db-credentials"),
-        rename_key("POSTGRES_PASSWORD", "PASSWORD"),
-        m.check_env_references,
-        r"Deployment/worker worker: env POSTGRES_PASSWORD uses key .* not defined",
-    ),
-    (
-        "redis secret key",
-        ("Secret", "redis-credentials"),
-        rename_key("REDIS_PASSWORD", "PASSWORD"),
-        m.check_env_references,
-        r"StatefulSet/redis redis: env REDIS_PASSWORD uses key .* not defined",
-    ),
-    (
-        "option label",
-        ("ConfigMap", "options"),
-        lambda d: d["data"].pop("OPTION_B"),
-        m.check_env_references,
-        r"Deployment/result result: env OPTION_B uses key 'OPTION_B' of 'options'",
-    ),
-    (
-        "plain db password",
-        ("Deployment", "worker"),
-        set_env("POSTGRES_PASSWORD", value="hunter2"),
-        m.check_env_references,
-        r"POSTGRES_PASSWORD is a plain value",
-    ),
-    (
-        "plain redis password",
-        ("StatefulSet", "redis"),
-        set_env("REDIS_PASSWORD", value="hunter2"),
-        m.check_credentials,
-        r"StatefulSet/redis: env REDIS_PASSWORD must come from Secret",
-    ),
-    (
-        "no redis password",
-        ("Deployment", "vote"),
-        drop_env("REDIS_PASSWORD"),
-        m.check_credentials,
-        r"Deployment/vote: env REDIS_PASSWORD must come from Secret",
-    ),
-    (
-        "password of another secret",
-        ("Deployment", "worker"),
-        set_env("REDIS_PASSWORD", **SECRET_REF),
-        m.check_credentials,
-        r"Deployment/worker: env REDIS_PASSWORD must come from Secret 'redis-credentials'",
-    ),
-    (
-        "redis without requirepass",
-        ("StatefulSet", "redis"),
-        drop_requirepass,
-        m.check_credentials,
-        r"redis-server needs --requirepass",
-    ),
-    (
-        "env host",
-        ("Deployment", "vote"),
-        set_env("REDIS_HOST", value="redis-master"),
-        m.check_env_references,
-        r"REDIS_HOST='redis-master' names no Service",
-    ),
-    (
-        "env port",
-        ("Deployment", "worker"),
-        set_env("POSTGRES_PORT", value="5433"),
-        m.check_env_references,
-        r"POSTGRES_HOST names Service db, but the port variable says '5433'",
-    ),
-    (
-        "service links",
-        ("Deployment", "vote"),
-        lambda d: d["spec"]["template"]["spec"].pop("enableServiceLinks"),
-        m.check_env_references,
-        r"enableServiceLinks must be false",
-    ),
-    (
-        "missing probe",
-        ("Deployment", "worker"),
-        lambda d: container(d).pop("readinessProbe"),
-        m.check_probes,
-        r"Deployment/worker container worker: no readinessProbe",
-    ),
+    ("selector", ("Service", "vote"), lambda d: d["spec"]["selector"].update(app="voter"),
+     m.check_services, r"Service/vote: selector \{'app': 'voter'\} matches 0"),
+    ("pod label", ("StatefulSet", "redis"), lambda d: d["spec"]["template"]["metadata"]["labels"].update(app="cache"),
+     m.check_services, r"Service/redis: selector .* matches 0"),
+    ("target port", ("Service", "result"), lambda d: d["spec"]["ports"][0].update(targetPort="web"),
+     m.check_services, r"Service/result: targetPort 'web' is no containerPort"),
+    ("container port", ("StatefulSet", "db"), lambda d: container(d)["ports"][0].update(name="pg"),
+     m.check_services, r"Service/db: targetPort 'postgres' is no containerPort"),
+    ("nodePort", ("Service", "vote"), lambda d: d["spec"]["ports"][0].update(nodePort=30080),
+     m.check_services, r"expected NodePort 5000 nodePort 31000"),
+    ("metrics behind a NodePort", ("Service", "result"), lambda d: d["spec"]["ports"].append(METRICS_NODEPORT),
+     m.check_metrics_not_public, r"Service/result: NodePort port 9090 exposes the metrics port"),
+    ("db secret key", ("Secret", "db-credentials"), rename_key("POSTGRES_PASSWORD", "PASSWORD"),
+     m.check_env_references, r"Deployment/worker worker: env POSTGRES_PASSWORD uses key .* not defined"),
+    ("redis secret key", ("Secret", "redis-credentials"), rename_key("REDIS_PASSWORD", "PASSWORD"),
+     m.check_env_references, r"StatefulSet/redis redis: env REDIS_PASSWORD uses key .* not defined"),
+    ("option label", ("ConfigMap", "options"), lambda d: d["data"].pop("OPTION_B"),
+     m.check_env_references, r"Deployment/result result: env OPTION_B uses key 'OPTION_B' of 'options'"),
+    ("plain db password", ("Deployment", "worker"), set_env("POSTGRES_PASSWORD", value="hunter2"),
+     m.check_env_references, r"POSTGRES_PASSWORD is a plain value"),
+    ("plain redis password", ("StatefulSet", "redis"), set_env("REDIS_PASSWORD", value="hunter2"),
+     m.check_credentials, r"StatefulSet/redis: env REDIS_PASSWORD must come from Secret"),
+    ("no redis password", ("Deployment", "vote"), drop_env("REDIS_PASSWORD"),
+     m.check_credentials, r"Deployment/vote: env REDIS_PASSWORD must come from Secret"),
+    ("password of another secret", ("Deployment", "worker"), set_env("REDIS_PASSWORD", **SECRET_REF),
+     m.check_credentials, r"Deployment/worker: env REDIS_PASSWORD must come from Secret 'redis-credentials'"),
+    ("redis without requirepass", ("StatefulSet", "redis"), drop_requirepass,
+     m.check_credentials, r"redis-server needs --requirepass"),
+    ("env host", ("Deployment", "vote"), set_env("REDIS_HOST", value="redis-master"),
+     m.check_env_references, r"REDIS_HOST='redis-master' names no Service"),
+    ("env port", ("Deployment", "worker"), set_env("POSTGRES_PORT", value="5433"),
+     m.check_env_references, r"POSTGRES_HOST names Service db, but the port variable says '5433'"),
+    ("service links", ("Deployment", "vote"), lambda d: d["spec"]["template"]["spec"].pop("enableServiceLinks"),
+     m.check_env_references, r"enableServiceLinks must be false"),
+    ("missing probe", ("Deployment", "worker"), lambda d: container(d).pop("readinessProbe"),
+     m.check_probes, r"Deployment/worker container worker: no readinessProbe"),
     # a vote pod made unready by a Redis outage would leave the NodePort refusing connections
-    (
-        "vote ready on redis",
-        ("Deployment", "vote"),
-        lambda d: container(d)["readinessProbe"]["httpGet"].update(path="/readyz"),
-        m.check_probes,
-        r"readinessProbe must be an HTTP GET of /readyz\?exclude=redis",
-    ),
-    (
-        "probe port",
-        ("Deployment", "vote"),
-        lambda d: container(d)["livenessProbe"]["httpGet"].update(port="admin"),
-        m.check_probes,
-        r"livenessProbe port 'admin' is no containerPort",
-    ),
-    (
-        "rollout and preStop",
-        ("Deployment", "vote"),
-        unsafe_rollout,
-        m.check_our_workloads,
-        (r"maxUnavailable 0", r"needs a preStop sleep", r"terminationGracePeriodSeconds 10 <= preStop"),
-    ),
-    (
-        "scrape port",
-        ("Deployment", "result"),
-        lambda d: d["spec"]["template"]["metadata"]["annotations"].update({"prometheus.io/port": "8080"}),
-        m.check_our_workloads,
-        r"Deployment/result: pod annotations",
-    ),
-    (
-        "db as a Deployment of 2",
-        ("StatefulSet", "db"),
-        lambda d: d.update(kind="Deployment") or d["spec"].update(replicas=2),
-        m.check_stateful,
-        r"Deployment/db: must be a StatefulSet of 1, not Deployment of 2",
-    ),
-    (
-        "no claim",
-        ("StatefulSet", "redis"),
-        lambda d: d["spec"].pop("volumeClaimTemplates"),
-        m.check_stateful,
-        r"StatefulSet/redis: no volumeClaimTemplates",
-    ),
-    (
-        "PGDATA at the claim's root",
-        ("StatefulSet", "db"),
-        set_env("PGDATA", value="/var/lib/postgresql/data"),
-        m.check_stateful,
-        r"PGDATA='/var/lib/postgresql/data' must be a subdirectory",
-    ),
+    ("vote ready on redis", ("Deployment", "vote"), http_probe("readinessProbe", path="/readyz"),
+     m.check_probes, r"readinessProbe must be an HTTP GET of /readyz\?exclude=redis"),
+    ("probe port", ("Deployment", "vote"), http_probe("livenessProbe", port="admin"),
+     m.check_probes, r"livenessProbe port 'admin' is no containerPort"),
+    ("rollout and preStop", ("Deployment", "vote"), unsafe_rollout,
+     m.check_our_workloads, (r"maxUnavailable 0", r"needs a preStop sleep", r"GracePeriodSeconds 10 <= preStop")),
+    ("scrape port", ("Deployment", "result"), scrape_port("8080"),
+     m.check_our_workloads, r"Deployment/result: pod annotations"),
+    ("db as a Deployment of 2", ("StatefulSet", "db"), as_deployment_of_two,
+     m.check_stateful, r"Deployment/db: must be a StatefulSet of 1, not Deployment of 2"),
+    ("no claim", ("StatefulSet", "redis"), lambda d: d["spec"].pop("volumeClaimTemplates"),
+     m.check_stateful, r"StatefulSet/redis: no volumeClaimTemplates"),
+    ("PGDATA at the claim's root", ("StatefulSet", "db"), set_env("PGDATA", value="/var/lib/postgresql/data"),
+     m.check_stateful, r"PGDATA='/var/lib/postgresql/data' must be a subdirectory"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
