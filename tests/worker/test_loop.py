@@ -51,13 +51,18 @@ def test_malformed_messages_are_dead_lettered_with_their_reason_and_do_not_stop_
     assert redis_client.xlen(STREAM) == 0
 
 
+def read_and_die(settings) -> tuple[Worker, list]:
+    """A worker that is delivered every queued vote and "dies" before acknowledging any."""
+    worker = Worker(settings)
+    worker._connect()
+    worker._recover_own = False
+    return worker, worker.queue.read_new(100, 100)
+
+
 def test_a_crashed_consumer_recovers_its_own_unacknowledged_votes(make_settings, redis_client):
     for i in range(10):
         redis_client.xadd(STREAM, encode(voter(i), "b"))
-    crashed = Worker(make_settings(worker_name="w1"))
-    crashed._connect()
-    crashed._recover_own = False
-    entries = crashed.queue.read_new(100, 100)  # delivered, then the process "dies" before writing
+    _crashed, entries = read_and_die(make_settings(worker_name="w1"))
     assert len(entries) == 10
     restarted = Worker(make_settings(worker_name="w1"))
     drain(restarted)
@@ -68,10 +73,7 @@ def test_a_crashed_consumer_recovers_its_own_unacknowledged_votes(make_settings,
 def test_another_worker_takes_over_votes_left_by_one_that_never_returns(make_settings, redis_client):
     for i in range(10):
         redis_client.xadd(STREAM, encode(voter(i), "a"))
-    gone = Worker(make_settings(worker_name="gone"))
-    gone._connect()
-    gone._recover_own = False
-    gone.queue.read_new(100, 100)
+    read_and_die(make_settings(worker_name="gone"))
     other = Worker(make_settings(worker_name="other", claim_idle_ms=100, claim_interval_s=0.05))
     other._connect()
 
@@ -87,10 +89,7 @@ def test_a_batch_applied_twice_is_counted_once(make_settings, redis_client):
     """Postgres committed but the ack was lost: redelivery must not double count."""
     for i in range(5):
         redis_client.xadd(STREAM, encode(voter(i), "a"))
-    first = Worker(make_settings(worker_name="w1"))
-    first._connect()
-    first._recover_own = False
-    entries = first.queue.read_new(100, 100)
+    first, entries = read_and_die(make_settings(worker_name="w1"))
     apply_votes(first.pg, [decode(i, f) for i, f in entries])  # committed, never acknowledged
     again = Worker(make_settings(worker_name="w1"))
     drain(again)

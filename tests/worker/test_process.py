@@ -56,6 +56,16 @@ def tally(postgres_env):
         conn.close()
 
 
+def a_second_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path) -> None:
+    proc, _port = start_worker(worker_env, tmp_path / "worker2.log")
+    try:
+        wait_drained(redis_client)
+        assert tally(postgres_env) == expected
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
+
+
 def test_sigterm_finishes_the_batch_acknowledges_it_and_exits_0(worker_env, redis_client, postgres_env, tmp_path):
     expected = enqueue_votes(redis_client, 30_000, 3_000)
     proc, port = start_worker({**worker_env, "BATCH_SIZE": "500"}, tmp_path / "worker.log")
@@ -67,13 +77,7 @@ def test_sigterm_finishes_the_batch_acknowledges_it_and_exits_0(worker_env, redi
     log = (tmp_path / "worker.log").read_text()
     assert "worker stopped" in log
     # What it committed is exactly what it removed from the stream; the rest is still queued.
-    proc, port = start_worker(worker_env, tmp_path / "worker2.log")
-    try:
-        wait_drained(redis_client)
-        assert tally(postgres_env) == expected
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=15) == 0
+    a_second_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path)
 
 
 @pytest.mark.parametrize("delay", [0, 0.01, 0.03, 0.1, 0.3])
@@ -92,13 +96,7 @@ def test_sigterm_at_any_moment_of_start_up_exits_0_with_nothing_pending(
     # Nothing in flight (the group exists only if it got as far as connecting).
     assert sum(group["pending"] for group in redis_client.xinfo_groups(STREAM)) == 0
     # Whatever it did commit was removed from the stream: a second worker ends with the exact totals.
-    proc, _port = start_worker(worker_env, tmp_path / "worker2.log")
-    try:
-        wait_drained(redis_client)
-        assert tally(postgres_env) == expected
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=15) == 0
+    a_second_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path)
 
 
 def test_sigterm_while_dependencies_are_unreachable_exits_0_promptly(tmp_path):
