@@ -17,9 +17,7 @@ def redis_client(
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 
-    return redis.Redis(
-        host=s.redis_host,
-        port=s.redis_port,
+    options = dict(
         db=s.redis_db,
         password=s.redis_password.get_secret_value() if s.redis_password else None,
         socket_timeout=(timeout or s.redis_timeout) + block_timeout,
@@ -31,6 +29,17 @@ def redis_client(
         # A timeout is not retried: a Redis that does not answer is noticed after one timeout.
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(redis.ConnectionError,)),
     )
+    if not s.redis_sentinels:
+        return redis.Redis(host=s.redis_host, port=s.redis_port, **options)
+    from redis.sentinel import Sentinel
+
+    # Each new connection asks the Sentinels for the master; one to a master demoted since fails
+    # (READONLY) and is dropped, so the retry above reaches the new one.
+    sentinels = Sentinel(
+        s.sentinel_addresses(),
+        sentinel_kwargs={k: options[k] for k in ("password", "socket_timeout", "socket_connect_timeout")},
+    )
+    return sentinels.master_for(s.redis_sentinel_master, **options)
 
 
 def pg_connect(s: PostgresSettings, application_name: str):

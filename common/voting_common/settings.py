@@ -36,6 +36,15 @@ class RedisSettings(BaseServiceSettings):
     # request should get its 503 in about a second, not hang for the whole socket timeout.
     redis_connect_timeout: float = Field(default=1.0, gt=0)
     """seconds to connect to Redis"""
+    redis_sentinels: str = ""
+    """Sentinels to ask where the queue's master is, `host:port` separated by commas (then
+    `REDIS_HOST`/`REDIS_PORT` are not used; they answer to `REDIS_PASSWORD` too); empty: no Sentinel"""
+    redis_sentinel_master: str = "queue"
+    """the name the Sentinels know the master by"""
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        hosts = [h.strip().rpartition(":") for h in self.redis_sentinels.split(",") if h.strip()]
+        return [(host or port, int(port) if host else 26379) for host, _, port in hosts]
 
 
 class PostgresSettings(BaseServiceSettings):

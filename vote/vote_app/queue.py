@@ -4,6 +4,8 @@ The votes a process receives at the same moment go to Redis in one pipelined wri
 commit, ``groupcommit``): one round trip and, with ``appendfsync always``, one fsync for all of
 them. Each request still answers only when Redis has acknowledged its own entry; an error means
 the vote may not be queued, and the client may send it again (a repeated vote is the same vote).
+With ``REDIS_WAIT_REPLICAS`` set, "acknowledged" also means that many replicas have the entry
+(``WAIT`` after the write), so a master lost right after the answer does not lose the vote.
 """
 
 from __future__ import annotations
@@ -30,25 +32,43 @@ class QueueUnavailable(RuntimeError):
     """Redis did not accept the vote; the caller must not acknowledge it."""
 
 
+class NotReplicated(redis.RedisError):
+    """The master took the write, but too few replicas confirmed it in time."""
+
+
 def get_writer() -> GroupCommit[Fields, str]:
     """The app's shared writer, made on first use: after gunicorn forked, one per process."""
     ext = current_app.extensions
     writer = ext.get("vote_writer")
     if writer is None:
-        max_batch = current_app.config["SETTINGS"].group_commit_max
-        writer = ext.setdefault("vote_writer", group_writer(ext["redis"], max_batch))
+        s = current_app.config["SETTINGS"]
+        writer = ext.setdefault(
+            "vote_writer",
+            group_writer(ext["redis"], s.group_commit_max, s.redis_wait_replicas, s.redis_wait_timeout_ms),
+        )
     return writer
 
 
-def group_writer(client: redis.Redis, max_batch: int) -> GroupCommit[Fields, str]:
+def group_writer(
+    client: redis.Redis, max_batch: int, wait_replicas: int = 0, wait_timeout_ms: int = 0
+) -> GroupCommit[Fields, str]:
     """The process's shared writer: one pipeline of XADDs per round trip, one reply per vote."""
 
     def write(batch: list[Fields]) -> list[str | BaseException]:
         pipe = client.pipeline(transaction=False)
         for fields in batch:
             pipe.xadd(STREAM, fields)
+        if wait_replicas:
+            pipe.execute_command("WAIT", wait_replicas, wait_timeout_ms)
         # An entry Redis refused comes back as its own error; a lost connection fails them all.
-        return cast(list, pipe.execute(raise_on_error=False))
+        results = cast(list, pipe.execute(raise_on_error=False))
+        if not wait_replicas:
+            return results
+        replicas = results.pop()
+        if isinstance(replicas, int) and replicas >= wait_replicas:
+            return results
+        short = NotReplicated(f"{replicas} of {wait_replicas} replicas confirmed the write in {wait_timeout_ms} ms")
+        return [short] * len(batch)
 
     return GroupCommit(write, max_batch=max_batch)
 

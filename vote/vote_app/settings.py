@@ -13,6 +13,11 @@ class VoteSettings(RedisSettings, OptionLabels):
     group_commit_max: int = Field(default=64, ge=1)
     """most votes one shared Redis write carries (the votes a process receives while a write is in
     flight go together in the next)"""
+    redis_wait_replicas: int = Field(default=0, ge=0)
+    """replicas that must confirm a vote before it is acknowledged (Redis `WAIT`); 0: the master's
+    answer is enough"""
+    redis_wait_timeout_ms: int = Field(default=500, ge=1)
+    """milliseconds the replicas get to confirm; then the vote is refused with `503`, to be sent again"""
     max_body_bytes: int = Field(default=4096, ge=256)
     """larger request bodies get `413`"""
     cookie_max_age: int = Field(default=2 * 365 * 24 * 3600, ge=60)

@@ -1,0 +1,112 @@
+"""Against a real master, replica and Sentinel: with REDIS_WAIT_REPLICAS a vote is acknowledged
+only once a replica has it, and vote and worker find the master through Sentinel, the new one too
+after Sentinel promoted the replica."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+import redis
+
+from tests.conftest import REDIS_COMMAND, REDIS_IMAGE, REDIS_PASSWORD, frozen
+from tests.support.env import settings_from
+from tooling.waiting import eventually
+from vote_app import create_app
+from vote_app.settings import VoteSettings
+from vote_app.voting import UNAVAILABLE
+from voting_common.connections import redis_client
+from voting_common.contract import STREAM
+from worker_app.settings import WorkerSettings
+
+pytestmark = pytest.mark.integration
+
+MASTER = "queue"
+SENTINEL_CONF = f"""port 26379
+requirepass {REDIS_PASSWORD}
+sentinel resolve-hostnames yes
+sentinel monitor {MASTER} master 6379 1
+sentinel auth-pass {MASTER} {REDIS_PASSWORD}
+sentinel down-after-milliseconds {MASTER} 2000
+"""
+
+
+def redis_in(network, alias: str, command: str):
+    from testcontainers.core.container import DockerContainer
+
+    return DockerContainer(REDIS_IMAGE).with_network(network).with_network_aliases(alias).with_command(command)
+
+
+@pytest.fixture(scope="module")
+def group(docker_engine):
+    """A master, one replica and a Sentinel on a network of their own; yields the Sentinel's address
+    as the services would be given it, and the containers."""
+    from testcontainers.core.network import Network
+
+    server = f"{REDIS_COMMAND} --masterauth {REDIS_PASSWORD}"  # any of them may become a replica
+    # Sentinel rewrites its config file as it learns: a writable copy.
+    conf = "/tmp/sentinel.conf"
+    sentinel = f"printf %s {shlex.quote(SENTINEL_CONF)} > {conf} && exec redis-server {conf} --sentinel"
+    with (
+        Network() as network,
+        redis_in(network, "master", server) as master,
+        redis_in(network, "replica", f"{server} --replicaof master 6379") as replica,
+        redis_in(network, "sentinel", "").with_kwargs(entrypoint=["sh", "-c", sentinel]) as sentinel_c,
+    ):
+        sentinel_c.get_wrapped_container().reload()
+        ip = sentinel_c.get_wrapped_container().attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+        yield {"sentinel": (ip, 26379), "master": master, "replica": replica}
+
+
+def in_sync(master: redis.Redis) -> None:
+    eventually(
+        lambda: master.info("replication").get("slave0", {}).get("state") == "online", 30, "a replica in sync", 0.2
+    )
+
+
+def sentinel_env(group) -> dict[str, str]:
+    host, port = group["sentinel"]
+    return {"REDIS_SENTINELS": f"{host}:{port}", "REDIS_PASSWORD": REDIS_PASSWORD}
+
+
+def test_a_vote_is_acknowledged_only_once_a_replica_has_it(group):
+    settings = settings_from({**sentinel_env(group), "REDIS_WAIT_REPLICAS": "1"}, VoteSettings)
+    queue = redis_client(settings)
+    in_sync(queue)
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    before = queue.xlen(STREAM)
+    response = app.test_client().post("/api/vote", json={"vote": "a"})
+    assert response.status_code == 202, response.get_json()
+    assert queue.xlen(STREAM) == before + 1
+    with frozen(group["replica"]):
+        refused = app.test_client().post("/api/vote", json={"vote": "b"})
+    assert refused.status_code == 503
+    assert refused.get_json()["error"] == UNAVAILABLE
+
+
+def test_vote_and_worker_follow_the_master_sentinel_promotes(group):
+    """Until the old master is told it is a replica it still takes writes, which it then drops:
+    WAIT refuses those votes (the old master has no replica left), and the client sends them again."""
+    env = {**sentinel_env(group), "REDIS_WAIT_REPLICAS": "1"}
+    vote, worker = settings_from(env, VoteSettings), settings_from(env, WorkerSettings)
+    app = create_app({"TESTING": True, "SETTINGS": vote})
+    old = app.extensions["redis"].info("server")["run_id"]
+    in_sync(redis_client(vote))
+    host, port = group["sentinel"]
+    redis.Redis(host, port, password=REDIS_PASSWORD).execute_command("SENTINEL", "FAILOVER", MASTER)
+    eventually(lambda: redis_client(vote).info("server")["run_id"] != old, 60, "Sentinel to promote the replica", 0.5)
+    acknowledged: list[str] = []
+
+    def vote_once() -> bool:
+        response = app.test_client().post("/api/vote", json={"vote": "b"})
+        assert response.status_code in (202, 503), response.get_json()
+        if response.status_code == 202:
+            acknowledged.append(response.get_json()["id"])
+        return len(acknowledged) >= 5
+
+    eventually(vote_once, 60, "votes acknowledged after the failover", 0.1)
+    new = redis_client(vote)
+    in_sync(new)  # the old master, now its replica
+    assert new.info("server")["run_id"] != old
+    assert [i for i in acknowledged if not new.xrange(STREAM, min=i, max=i)] == [], "acknowledged votes lost"
+    assert redis_client(worker).info("server")["run_id"] == new.info("server")["run_id"]
