@@ -11,6 +11,8 @@ include kind/airgapped/versions.env
 
 KIND_CLUSTER  ?= voting-app
 KIND_CONFIG   ?= kind/config.yaml
+# Worker nodes beside the control plane (0: one node, as kind/config.yaml describes).
+KIND_WORKERS  ?= 0
 # Empty: kind's own node image (with AIRGAPPED=1: the one kind/airgapped/build makes).
 KIND_NODE_IMAGE ?=
 AIRGAPPED     ?=
@@ -43,10 +45,11 @@ kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETE
 kind-tools: ## build kind and kubectl from their Go modules unless they are on PATH
 	@$(WITH_TOOLS); command -v kind kubectl
 
-kind-up: ## create the kind cluster $(KIND_CLUSTER) from kind/config.yaml, reused if it exists (AIRGAPPED=1: no registry needed)
+kind-up: ## create the kind cluster $(KIND_CLUSTER) from kind/config.yaml and KIND_WORKERS workers, reused if it exists
 	@set -e; $(WITH_TOOLS); \
 	if kind get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then echo "kind cluster '$(KIND_CLUSTER)' exists"; exit 0; fi; \
-	$(NODE_IMAGE) kind create cluster --name '$(KIND_CLUSTER)' --config '$(KIND_CONFIG)' $${image:+--image "$$image"} --wait 180s
+	$(NODE_IMAGE) kind/with-workers '$(KIND_CONFIG)' '$(KIND_WORKERS)' | \
+		kind create cluster --name '$(KIND_CLUSTER)' --config - $${image:+--image "$$image"} --wait 180s
 
 kind-addons: ## install metrics-server (for autoscaling) and MetalLB (for LoadBalancer Services), built from Go modules
 	@$(WITH_TOOLS); kind/addons/install '$(KIND_CLUSTER)'
