@@ -5,7 +5,9 @@ NodePorts 31000/31001 published on ports Docker chooses (so it never collides wi
 ``voting-app`` cluster), builds and loads the images, deploys ``k8s-specifications/``, and at
 the end undeploys and deletes the cluster, checking that nothing is left behind.
 
-Without a Docker engine the suite is skipped, unless REQUIRE_KIND is set (as ``.ci/run``
+It has one control plane and KIND_TEST_WORKERS workers (default 3, one per Redis server of the
+high-availability test), so pods talk across nodes and the NetworkPolicies are enforced there
+too. Without a Docker engine the suite is skipped, unless REQUIRE_KIND is set (as ``.ci/run``
 does): then it fails. Set KIND_KEEP=1 to keep the cluster for a look afterwards, and AIRGAPPED=1
 (as ``.ci/run`` does) where no container registry answers.
 """
@@ -45,13 +47,19 @@ class Cluster:
 
     @property
     def node(self) -> str:
+        """The control plane, where the NodePorts are published."""
         return f"{self.name}-control-plane"
+
+    def nodes(self) -> list[str]:
+        """Every node; a kind node's name is its container's."""
+        names = docker("ps", "--filter", f"label=io.x-k8s.kind.cluster={self.name}", "--format", "{{.Names}}")
+        return sorted(names.split())
 
     def make(self, *args: str, timeout: float = 3600) -> str:
         return make(*args, f"KIND_CLUSTER={self.name}", env=self.env, timeout=timeout)
 
-    def node_exec(self, *command: str) -> str:
-        return docker("exec", self.node, *command)
+    def node_exec(self, *command: str, node: str | None = None) -> str:
+        return docker("exec", node or self.node, *command)
 
     @functools.cached_property
     def tools_path(self) -> str:
@@ -88,7 +96,8 @@ def cluster(tmp_path_factory) -> Cluster:
     env = {**os.environ, "KUBECONFIG": str(work / "kubeconfig")}
     c = Cluster(name, env, "", "")
     c.make("kind-down")  # a cluster left by an interrupted run
-    c.make("kind-up", f"KIND_CONFIG={work / 'config.yaml'}")
+    workers = os.environ.get("KIND_TEST_WORKERS", "3")
+    c.make("kind-up", f"KIND_CONFIG={work / 'config.yaml'}", f"KIND_WORKERS={workers}")
     c.vote_url = f"http://{_published(c.node, 31000)}"
     c.result_url = f"http://{_published(c.node, 31001)}"
     c.make("kind-load", "deploy")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-import subprocess
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from loadgen import voters
 from tests.support import scenario
@@ -26,101 +25,21 @@ from tests.support.engine import docker
 from tooling import manifests
 from tooling.waiting import eventually
 
-from .conftest import ROOT, Cluster
+from .conftest import Cluster
+from .release import RELEASE, Release, installed, ok
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
 
 NS = "vote-prod"
-RELEASE = "voting-app"
 NODE_PORTS = {"vote": 31010, "result": 31011}
 SECOND_TAG = "second-version-test"  # the vote image under a second tag: a version to move to
 TIMEOUT = 300
 
 
-class Release:
-    def __init__(self, cluster: Cluster):
-        self.cluster = cluster
-        api_client = config.new_client_from_config(
-            config_file=cluster.env["KUBECONFIG"], context=f"kind-{cluster.name}"
-        )
-        self.core = client.CoreV1Api(api_client)
-        self.apps = client.AppsV1Api(api_client)
-        self.policy = client.PolicyV1Api(api_client)
-        address = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", cluster.node)
-        self.vote_url = f"http://{address.strip()}:{NODE_PORTS['vote']}"
-        self.result_url = f"http://{address.strip()}:{NODE_PORTS['result']}"
-
-    def helm(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        cmd = [manifests.helm(), *args, "--namespace", NS, "--kube-context", f"kind-{self.cluster.name}"]
-        return subprocess.run(cmd, cwd=ROOT, env=self.cluster.env, capture_output=True, text=True, timeout=timeout)
-
-    def upgrade(self, *values: str) -> None:
-        """`helm upgrade` keeping the release's values, with ``--set`` ``values``; waits for it."""
-        sets = [arg for value in values for arg in ("--set", value)]
-        ok(self.helm("upgrade", RELEASE, str(manifests.CHART), "--reuse-values", *sets, "--wait", "--timeout", "5m"))
-
-    def kubectl(self, *args: str) -> None:
-        done = self.cluster.kubectl(*args)
-        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stdout}{done.stderr}"
-
-    def ready_pods(self, app: str, color: str | None = None) -> list[str]:
-        selector = f"app={app}" + (f",color={color}" if color else "")
-        return [
-            p.metadata.name
-            for p in self.core.list_namespaced_pod(NS, label_selector=selector).items
-            if p.metadata.deletion_timestamp is None
-            and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
-        ]
-
-    def wait_ready(self, app: str, n: int, color: str | None = None) -> list[str]:
-        return eventually(
-            lambda: (pods := self.ready_pods(app, color)) and len(pods) == n and pods,
-            TIMEOUT,
-            f"{n} ready {app} pods{f' ({color})' if color else ''} in {NS}",
-            1,
-            (client.ApiException,),
-        )
-
-
-def ok(done: subprocess.CompletedProcess) -> str:
-    assert done.returncode == 0, f"{done.args[:3]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def release(cluster: Cluster):
-    r = Release(cluster)
-    r.kubectl("create", "namespace", NS)
-    r.kubectl("label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted")
-    # The credentials production values expect to find, made as the docs tell an operator to.
-    credentials = {
-        "db-credentials": {"POSTGRES_USER": "votes", "POSTGRES_PASSWORD": secrets.token_hex(16)},
-        "redis-credentials": {"REDIS_PASSWORD": secrets.token_hex(16)},
-    }
-    for name, keys in credentials.items():
-        literals = [f"--from-literal={key}={value}" for key, value in keys.items()]
-        r.kubectl("-n", NS, "create", "secret", "generic", name, *literals)
-    try:
-        ok(
-            r.helm(
-                "install",
-                RELEASE,
-                str(manifests.CHART),
-                "--values",
-                str(manifests.CHART / "values-production.yaml"),
-                "--set",
-                f"vote.service.nodePort={NODE_PORTS['vote']}",
-                "--set",
-                f"result.service.nodePort={NODE_PORTS['result']}",
-                "--wait",
-                "--timeout",
-                "5m",
-            )
-        )
+    with installed(Release(cluster, NS, NODE_PORTS), "values-production.yaml") as r:
         yield r
-    finally:
-        r.helm("uninstall", RELEASE, "--wait")
-        r.kubectl("delete", "namespace", NS, "--wait=true")
 
 
 def test_production_values_run_two_of_each_and_helm_test_passes(release):
@@ -214,10 +133,11 @@ def test_a_load_balancer_service_gets_an_address_from_metallb_and_serves_a_vote(
         "MetalLB's speaker to announce the vote address",
         0.5,
     )
+    nodes = release.cluster.nodes()
     eventually(
-        lambda: f"-d {ip}/32 " in release.cluster.node_exec("iptables-save", "-t", "nat"),
+        lambda: all(f"-d {ip}/32 " in release.cluster.node_exec("iptables-save", "-t", "nat", node=n) for n in nodes),
         60,
-        f"kube-proxy's rules for {ip} on the node",
+        f"kube-proxy's rules for {ip} on every node",
         0.5,
     )
     before = scenario.settled_totals(release.result_url)
@@ -232,8 +152,8 @@ def test_a_load_balancer_service_gets_an_address_from_metallb_and_serves_a_vote(
 
 
 def test_a_drain_is_held_up_by_the_disruption_budget(release):
-    """With the node cordoned (as `kubectl drain` does) no replacement can start: the first vote pod
-    may be evicted, the second may not while it is the last one serving."""
+    """With every node cordoned (as `kubectl drain` does to its node) no replacement can start: the
+    first vote pod may be evicted, the second may not while it is the last one serving."""
     first, second = release.wait_ready("vote", 2)
     eventually(
         lambda: release.policy.read_namespaced_pod_disruption_budget("vote", NS).status.disruptions_allowed == 1,
@@ -241,7 +161,8 @@ def test_a_drain_is_held_up_by_the_disruption_budget(release):
         "the vote PodDisruptionBudget to allow one disruption",
         0.5,
     )
-    release.kubectl("cordon", release.cluster.node)
+    nodes = release.cluster.nodes()
+    release.kubectl("cordon", *nodes)
     try:
         eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=first, namespace=NS))
         release.core.create_namespaced_pod_eviction(first, NS, eviction)
@@ -252,7 +173,7 @@ def test_a_drain_is_held_up_by_the_disruption_budget(release):
         assert "disruption budget" in refused.value.body
         assert second in release.ready_pods("vote")
     finally:
-        release.kubectl("uncordon", release.cluster.node)
+        release.kubectl("uncordon", *nodes)
     release.wait_ready("vote", 2)
 
 

@@ -285,7 +285,8 @@ def test_worker_sigkilled_in_the_cluster_loses_and_double_counts_nothing(k8s, cl
     voting.start()
     # The kill lands once the worker has counted the first 50 votes, with hundreds still to come.
     until("the first votes counted", lambda: fetch_totals(cluster.result_url)["total"] >= first, 120)
-    cluster.node_exec("ctr", "--namespace=k8s.io", "tasks", "kill", "--signal", "SIGKILL", container_id)
+    kill = ("ctr", "--namespace=k8s.io", "tasks", "kill", "--signal", "SIGKILL", container_id)
+    cluster.node_exec(*kill, node=pod.spec.node_name)
     killed_mid_stream = voting.is_alive()
     voting.join(timeout=400)
     assert killed_mid_stream, "the voters had finished before the kill"
@@ -366,9 +367,10 @@ def test_network_policy_refuses_vote_to_db_and_allows_the_declared_flows(k8s):
     assert from_result["redis:6379"] != "connected", "result reached redis:6379: NetworkPolicy is not enforced"
 
 
-def probe_from_namespace(k8s, namespace: str, targets: list[str]) -> dict[str, str]:
-    """Connect to ``targets`` from a pod in a namespace of its own, made here and deleted after: no
-    policy of ours limits its egress, so what it cannot reach is refused by the target's ingress."""
+def probe_from_namespace(k8s, namespace: str, targets: list[str], node: str | None = None) -> dict[str, str]:
+    """Connect to ``targets`` from a pod in a namespace of its own (on ``node`` if given), made here and
+    deleted after: no policy of ours limits its egress, so what it cannot reach is refused by the
+    target's ingress."""
     core = k8s["core"]
     core.create_namespace({"metadata": {"name": namespace}})
     try:
@@ -384,7 +386,12 @@ def probe_from_namespace(k8s, namespace: str, targets: list[str]) -> dict[str, s
         container = {"name": "probe", "image": image, "command": ["sleep", "600"], "securityContext": hardened}
         pod = {
             "metadata": {"name": "probe"},
-            "spec": {"containers": [container], "automountServiceAccountToken": False},
+            "spec": {
+                "containers": [container],
+                "automountServiceAccountToken": False,
+                "nodeName": node,
+                "terminationGracePeriodSeconds": 0,
+            },
         }
         core.create_namespaced_pod(namespace, pod)
         until(
@@ -405,6 +412,11 @@ def probe_from_namespace(k8s, namespace: str, targets: list[str]) -> dict[str, s
         return json.loads(out.strip().splitlines()[-1])
     finally:
         core.delete_namespace(namespace)
+        # Gone before the next probe may make a namespace of the same name.
+        until(
+            f"namespace {namespace} to be deleted",
+            lambda: not core.list_namespace(field_selector=f"metadata.name={namespace}").items,
+        )
 
 
 def test_network_policy_admits_only_the_declared_clients_from_other_namespaces(k8s):
@@ -420,6 +432,24 @@ def test_network_policy_admits_only_the_declared_clients_from_other_namespaces(k
     monitoring = probe_from_namespace(k8s, "monitoring", targets)
     assert [monitoring[t] for t in (page, vote_metrics, worker_metrics)] == ["connected"] * 3, monitoring
     assert [t for t in stores if monitoring[t] == "connected"] == [], monitoring
+
+
+def test_pods_reach_each_other_across_nodes_and_the_policies_hold_there_too(k8s):
+    """From a node other than the vote pod's: its page and, from namespace monitoring, its metrics
+    answer (routed between nodes, names resolved by CoreDNS wherever it runs); from any other
+    namespace its metrics port and the stores stay closed."""
+    vote = ready_pods(k8s, "vote")[0]
+    workers = [n.metadata.name for n in k8s["core"].list_node().items if not n.spec.taints]
+    assert len(workers) >= 2, f"pods run on {workers}: the suite needs two or more workers (KIND_TEST_WORKERS)"
+    elsewhere = next(n for n in workers if n != vote.spec.node_name)
+    page, metrics = f"{vote.status.pod_ip}:8080", f"{vote.status.pod_ip}:9090"
+    stores = [f"db.{NS}.svc.cluster.local:5432", f"redis.{NS}.svc.cluster.local:6379"]
+    monitoring = probe_from_namespace(k8s, "monitoring", [page, metrics, *stores], node=elsewhere)
+    assert (monitoring[page], monitoring[metrics]) == ("connected", "connected"), monitoring
+    other = probe_from_namespace(k8s, "netpol-across-nodes", [page, metrics, *stores], node=elsewhere)
+    assert [t for t in stores if monitoring[t] == "connected"] == [], monitoring
+    assert other[page] == "connected", other
+    assert [t for t in (metrics, *stores) if other[t] == "connected"] == [], other
 
 
 def test_pod_security_rejects_a_privileged_pod_in_namespace_vote(k8s):
