@@ -5,6 +5,8 @@ Each driver is imported where it is used: vote has no Postgres driver and result
 
 from __future__ import annotations
 
+from typing import Any
+
 from .settings import PostgresSettings, RedisSettings
 
 
@@ -17,7 +19,7 @@ def redis_client(
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 
-    options = dict(
+    options: dict[str, Any] = dict(
         db=s.redis_db,
         password=s.redis_password.get_secret_value() if s.redis_password else None,
         socket_timeout=(timeout or s.redis_timeout) + block_timeout,

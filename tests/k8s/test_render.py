@@ -17,6 +17,7 @@ pytestmark = pytest.mark.chart
 
 CHART = manifests.CHART
 PRODUCTION = CHART / "values-production.yaml"
+HA = CHART / "values-ha.yaml"
 # The Kubernetes minors the schemas are checked against: those both kind and kubernetes-validate ship.
 VERSIONS = sorted(
     {major_minor(v) for v in all_versions()} & set(KIND_NODE_VERSIONS), key=lambda v: [*map(int, v.split("."))]
@@ -165,6 +166,35 @@ def test_helm_test_checks_both_front_ends_and_is_not_in_the_rendered_files():
     assert not any("smoke-test" in text for text in manifests.render().values())
 
 
+def test_high_availability_runs_redis_with_sentinels_on_separate_nodes_and_vote_waits_for_a_replica():
+    objs = objects(values_files=(PRODUCTION, HA))
+    redis = objs[("StatefulSet", "redis")]["spec"]
+    assert redis["replicas"] == 3 and redis["serviceName"] == "redis-headless"
+    (rule,) = redis["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert rule == {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "redis"}}}
+    assert [c["name"] for c in redis["template"]["spec"]["containers"]] == ["redis", "sentinel"]
+    assert ("Service", "redis") not in objs, "a Service over every member would send writes to replicas"
+    sentinels = ",".join(f"redis-{i}.redis-headless:26379" for i in range(3))
+    for name in ("vote", "worker"):
+        env = {e["name"]: e.get("value") for e in pod_spec(objs, name)["containers"][0]["env"]}
+        assert env["REDIS_SENTINELS"] == sentinels and "REDIS_HOST" not in env, name
+    vote_env = {e["name"]: e.get("value") for e in pod_spec(objs, "vote")["containers"][0]["env"]}
+    assert vote_env["REDIS_WAIT_REPLICAS"] == "1"
+    for name in ("vote", "result", "worker"):
+        tolerations = pod_spec(objs, name)["tolerations"]
+        assert {(t["key"], t["tolerationSeconds"]) for t in tolerations} == {
+            ("node.kubernetes.io/not-ready", 10),
+            ("node.kubernetes.io/unreachable", 10),
+        }
+    assert objs[("PodDisruptionBudget", "redis")]["spec"]["maxUnavailable"] == 1
+
+
+def test_the_redis_pods_run_the_script_kept_in_the_charts_files():
+    objs = objects(values_files=(HA,))
+    script = objs[("ConfigMap", "redis-ha")]["data"]["redis-ha.sh"]
+    assert script == (CHART / "files" / "redis-ha.sh").read_text()
+
+
 def test_schemas_cover_the_newest_kind_node_and_an_older_minor():
     assert len(VERSIONS) >= 2 and VERSIONS[-1] == KIND_NODE_VERSIONS[-1], (VERSIONS, KIND_NODE_VERSIONS)
 
@@ -177,6 +207,7 @@ def test_every_render_is_valid_strict(version):
     renders = {
         "default": objects(),
         "production": objects("vote.ingress.enabled=true", values_files=(PRODUCTION,)),
+        "high availability": objects(values_files=(PRODUCTION, HA)),
         "blue-green": objects("vote.blueGreen.enabled=true", "result.blueGreen.enabled=true"),
     }
     problems = []

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.scan
 CONFIG = ROOT / "tooling" / "scan" / "checkov.yaml"
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-scan" / "bin" / "checkov"))
 TARGETS = [ROOT / "k8s-specifications", ROOT / ".github"]
-# The chart's optional objects too: the production values with an Ingress and an HTTPRoute.
+# The chart's optional objects too: the production and high-availability values with an Ingress and an
+# HTTPRoute (the single Redis is scanned in k8s-specifications/).
 EVERY_OPTION = (
     "vote.ingress.enabled=true",
     "result.httpRoute.enabled=true",
@@ -29,9 +30,12 @@ EVERY_OPTION = (
 
 @pytest.fixture(scope="module", autouse=True)
 def production_render(tmp_path_factory):
-    """The chart rendered with values-production.yaml (and every option on), scanned beside the rest."""
+    """The chart rendered with values-production.yaml, values-ha.yaml and every option on, scanned
+    beside the rest."""
     folder = tmp_path_factory.mktemp("production")
-    rendered = manifests.template(*EVERY_OPTION, values_files=(manifests.CHART / "values-production.yaml",))
+    rendered = manifests.template(
+        *EVERY_OPTION, values_files=(manifests.CHART / "values-production.yaml", manifests.CHART / "values-ha.yaml")
+    )
     for name, text in manifests.split(rendered).items():
         (folder / name).parent.mkdir(exist_ok=True)  # the `helm test` hooks live in tests/
         (folder / name).write_text(text)

@@ -4,8 +4,9 @@ The votes a process receives at the same moment go to Redis in one pipelined wri
 commit, ``groupcommit``): one round trip and, with ``appendfsync always``, one fsync for all of
 them. Each request still answers only when Redis has acknowledged its own entry; an error means
 the vote may not be queued, and the client may send it again (a repeated vote is the same vote).
-With ``REDIS_WAIT_REPLICAS`` set, "acknowledged" also means that many replicas have the entry
-(``WAIT`` after the write), so a master lost right after the answer does not lose the vote.
+With ``REDIS_WAIT_REPLICAS`` set, "acknowledged" also means that every replica connected to the
+master, and at least that many, has the entry (``WAIT`` after the write), so a master lost right
+after the answer does not lose the vote, whichever replica Sentinel promotes.
 """
 
 from __future__ import annotations
@@ -52,22 +53,34 @@ def get_writer() -> GroupCommit[Fields, str]:
 def group_writer(
     client: redis.Redis, max_batch: int, wait_replicas: int = 0, wait_timeout_ms: int = 0
 ) -> GroupCommit[Fields, str]:
-    """The process's shared writer: one pipeline of XADDs per round trip, one reply per vote."""
+    """The process's shared writer: one pipeline of XADDs per round trip, one reply per vote.
+
+    With ``wait_replicas``, the batch is acknowledged once every replica connected to the master
+    (and at least ``wait_replicas``) has it: Sentinel may promote any of them, and one that lacks
+    an acknowledged vote would lose it. A replica that is gone holds votes up (refused, to be sent
+    again) until the master drops it (``repl-timeout``)."""
+
+    replicas = [wait_replicas]  # connected to the master at the last write
 
     def write(batch: list[Fields]) -> list[str | BaseException]:
         pipe = client.pipeline(transaction=False)
         for fields in batch:
             pipe.xadd(STREAM, fields)
-        if wait_replicas:
-            pipe.execute_command("WAIT", wait_replicas, wait_timeout_ms)
+        if wait_replicas:  # on the same connection as the writes: WAIT is for this client's writes
+            pipe.execute_command("WAIT", max(wait_replicas, replicas[0]), wait_timeout_ms)
+            pipe.execute_command("ROLE")
         # An entry Redis refused comes back as its own error; a lost connection fails them all.
         results = cast(list, pipe.execute(raise_on_error=False))
         if not wait_replicas:
             return results
-        replicas = results.pop()
-        if isinstance(replicas, int) and replicas >= wait_replicas:
+        confirmed, role = results[-2:]
+        del results[-2:]
+        if isinstance(role, list) and role and role[0] == "master":
+            replicas[0] = len(role[2])
+        wanted = max(wait_replicas, replicas[0])
+        if isinstance(confirmed, int) and confirmed >= wanted:
             return results
-        short = NotReplicated(f"{replicas} of {wait_replicas} replicas confirmed the write in {wait_timeout_ms} ms")
+        short = NotReplicated(f"{confirmed} of {wanted} replicas confirmed the write in {wait_timeout_ms} ms")
         return [short] * len(batch)
 
     return GroupCommit(write, max_batch=max_batch)

@@ -14,8 +14,8 @@ class VoteSettings(RedisSettings, OptionLabels):
     """most votes one shared Redis write carries (the votes a process receives while a write is in
     flight go together in the next)"""
     redis_wait_replicas: int = Field(default=0, ge=0)
-    """replicas that must confirm a vote before it is acknowledged (Redis `WAIT`); 0: the master's
-    answer is enough"""
+    """replicas that must confirm a vote before it is acknowledged (Redis `WAIT`), and every replica
+    connected to the master must too; 0: the master's answer is enough"""
     redis_wait_timeout_ms: int = Field(default=500, ge=1)
     """milliseconds the replicas get to confirm; then the vote is refused with `503`, to be sent again"""
     max_body_bytes: int = Field(default=4096, ge=256)

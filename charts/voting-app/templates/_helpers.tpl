@@ -65,7 +65,8 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* Pod spec fields shared by vote, result and worker: pull secrets and node spreading. */}}
+{{/* Pod spec fields shared by vote, result and worker: pull secrets, node spreading, and how soon
+their pods leave a node that stopped answering. */}}
 {{- define "voting-app.podPlacement" -}}
 {{- $ctx := .ctx -}}
 {{- with $ctx.Values.imagePullSecrets }}
@@ -81,6 +82,44 @@ topologySpreadConstraints:
       matchLabels:
         app: {{ .name }}
 {{- end }}
+{{- with $ctx.Values.nodeLossTolerationSeconds }}
+{{- $seconds := . }}
+tolerations:
+  {{- range $taint := list "not-ready" "unreachable" }}
+  - key: node.kubernetes.io/{{ $taint }}
+    operator: Exists
+    effect: NoExecute
+    tolerationSeconds: {{ $seconds }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Where vote and worker find the queue: Service redis, or in the high-availability mode the
+Sentinels, which name the master. */}}
+{{- define "voting-app.redisEnv" -}}
+{{- if .Values.redis.sentinel.enabled -}}
+{{- $members := list }}
+{{- range $i := until (int .Values.redis.sentinel.replicas) }}
+{{- $members = append $members (printf "redis-%d.redis-headless:26379" $i) }}
+{{- end }}
+# Each Sentinel by its own name: the client asks the next when one does not answer (the Service
+# would keep sending some of those questions to a lost node's Sentinel until the node is declared
+# lost, about 40 s).
+- name: REDIS_SENTINELS
+  value: {{ join "," $members }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinel.masterName }}
+{{- else -}}
+- name: REDIS_HOST
+  value: redis
+- name: REDIS_PORT
+  value: "6379"
+{{- end }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.redis.name }}
+      key: REDIS_PASSWORD
 {{- end }}
 
 {{/* A checksum of the options: a change rolls the pods that read them. */}}
