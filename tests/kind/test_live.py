@@ -367,10 +367,16 @@ def test_network_policy_refuses_vote_to_db_and_allows_the_declared_flows(k8s):
     assert from_result["redis:6379"] != "connected", "result reached redis:6379: NetworkPolicy is not enforced"
 
 
-def probe_from_namespace(k8s, namespace: str, targets: list[str], node: str | None = None) -> dict[str, str]:
+def probe_from_namespace(
+    k8s, namespace: str, targets: list[str], node: str | None = None, admitted_on=(), cluster=None
+) -> dict[str, str]:
     """Connect to ``targets`` from a pod in a namespace of its own (on ``node`` if given), made here and
     deleted after: no policy of ours limits its egress, so what it cannot reach is refused by the
-    target's ingress."""
+    target's ingress.
+
+    A policy that admits the new pod takes effect once kube-router on the target's node has put the
+    pod's address in its sets, a moment after the pod runs: with ``admitted_on`` (the targets'
+    nodes), the probe waits for that on each of them before it connects."""
     core = k8s["core"]
     core.create_namespace({"metadata": {"name": namespace}})
     try:
@@ -398,6 +404,14 @@ def probe_from_namespace(k8s, namespace: str, targets: list[str], node: str | No
             f"the probe pod in {namespace} to run",
             lambda: core.read_namespaced_pod("probe", namespace).status.phase == "Running",
         )
+        address = core.read_namespaced_pod("probe", namespace).status.pod_ip
+        for target_node in admitted_on:
+            until(
+                f"kube-router on {target_node} to admit the probe at {address}",
+                lambda n=target_node: re.search(
+                    rf"^{re.escape(address)}\b", cluster.node_exec("ipset", "list", node=n), re.M
+                ),
+            )
         out = stream(
             core.connect_get_namespaced_pod_exec,
             "probe",
@@ -419,22 +433,24 @@ def probe_from_namespace(k8s, namespace: str, targets: list[str], node: str | No
         )
 
 
-def test_network_policy_admits_only_the_declared_clients_from_other_namespaces(k8s):
+def test_network_policy_admits_only_the_declared_clients_from_other_namespaces(k8s, cluster):
     """The pages' port is open to all; the metrics ports only to namespace monitoring; db and redis
     to no one outside the app."""
-    vote, worker = ready_pods(k8s, "vote")[0].status.pod_ip, ready_pods(k8s, "worker")[0].status.pod_ip
+    pods = [ready_pods(k8s, app)[0] for app in ("vote", "worker")]
+    vote, worker = (p.status.pod_ip for p in pods)
     page, vote_metrics, worker_metrics = f"{vote}:8080", f"{vote}:9090", f"{worker}:8080"
     stores = [f"db.{NS}.svc.cluster.local:5432", f"redis.{NS}.svc.cluster.local:6379"]
     targets = [page, vote_metrics, worker_metrics, *stores]
     elsewhere = probe_from_namespace(k8s, "netpol-elsewhere", targets)
     assert elsewhere[page] == "connected"
     assert [t for t in targets[1:] if elsewhere[t] == "connected"] == [], elsewhere
-    monitoring = probe_from_namespace(k8s, "monitoring", targets)
+    nodes = {p.spec.node_name for p in pods}
+    monitoring = probe_from_namespace(k8s, "monitoring", targets, admitted_on=nodes, cluster=cluster)
     assert [monitoring[t] for t in (page, vote_metrics, worker_metrics)] == ["connected"] * 3, monitoring
     assert [t for t in stores if monitoring[t] == "connected"] == [], monitoring
 
 
-def test_pods_reach_each_other_across_nodes_and_the_policies_hold_there_too(k8s):
+def test_pods_reach_each_other_across_nodes_and_the_policies_hold_there_too(k8s, cluster):
     """From a node other than the vote pod's: its page and, from namespace monitoring, its metrics
     answer (routed between nodes, names resolved by CoreDNS wherever it runs); from any other
     namespace its metrics port and the stores stay closed."""
@@ -444,9 +460,12 @@ def test_pods_reach_each_other_across_nodes_and_the_policies_hold_there_too(k8s)
     elsewhere = next(n for n in workers if n != vote.spec.node_name)
     page, metrics = f"{vote.status.pod_ip}:8080", f"{vote.status.pod_ip}:9090"
     stores = [f"db.{NS}.svc.cluster.local:5432", f"redis.{NS}.svc.cluster.local:6379"]
-    monitoring = probe_from_namespace(k8s, "monitoring", [page, metrics, *stores], node=elsewhere)
+    targets = [page, metrics, *stores]
+    monitoring = probe_from_namespace(
+        k8s, "monitoring", targets, node=elsewhere, admitted_on=[vote.spec.node_name], cluster=cluster
+    )
     assert (monitoring[page], monitoring[metrics]) == ("connected", "connected"), monitoring
-    other = probe_from_namespace(k8s, "netpol-across-nodes", [page, metrics, *stores], node=elsewhere)
+    other = probe_from_namespace(k8s, "netpol-across-nodes", targets, node=elsewhere)
     assert [t for t in stores if monitoring[t] == "connected"] == [], monitoring
     assert other[page] == "connected", other
     assert [t for t in (metrics, *stores) if other[t] == "connected"] == [], other
