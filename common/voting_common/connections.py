@@ -16,7 +16,7 @@ def redis_client(
     """A pooled Redis client. ``block_timeout`` widens the socket timeout for blocking reads;
     ``timeout`` narrows both timeouts (a health check must answer before its probe gives up)."""
     import redis
-    from redis.backoff import ExponentialBackoff
+    from redis.backoff import ExponentialBackoff, NoBackoff
     from redis.retry import Retry
 
     options: dict[str, Any] = dict(
@@ -37,10 +37,11 @@ def redis_client(
 
     # Each new connection asks the Sentinels for the master; one to a master demoted since fails
     # (READONLY) and is dropped, so the retry above reaches the new one.
-    sentinels = Sentinel(
-        s.sentinel_addresses(),
-        sentinel_kwargs={k: options[k] for k in ("password", "socket_timeout", "socket_connect_timeout")},
-    )
+    # Each Sentinel is asked once per lookup, and the next one is the retry: the client's default
+    # (ten retries with backoff) would spend more than ten seconds on a Sentinel whose node is gone,
+    # every time a connection is made.
+    sentinel_kwargs = {k: options[k] for k in ("password", "socket_timeout", "socket_connect_timeout")}
+    sentinels = Sentinel(s.sentinel_addresses(), sentinel_kwargs={**sentinel_kwargs, "retry": Retry(NoBackoff(), 0)})
     return sentinels.master_for(s.redis_sentinel_master, **options)
 
 

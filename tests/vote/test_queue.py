@@ -99,3 +99,16 @@ def test_concurrent_votes_are_each_queued_exactly_once(app, redis_client):
     entries = dict(redis_client.xrange(STREAM))
     assert len(entries) == len(voters) == len(set(ids.values()))
     assert {entries[entry_id]["voter"]: entry_id for entry_id in entries} == ids
+
+
+def test_a_vote_that_reaches_redis_after_its_deadline_is_refused_and_never_written(redis_env, redis_client):
+    """Redis holds every write for longer than the vote's deadline: when the write is let through,
+    Redis itself refuses it, so a client that gave up waiting never sees its old vote land later."""
+    settings = settings_from({**redis_env, "REDIS_TIMEOUT": "20", "WRITE_DEADLINE_S": "0.5"}, VoteSettings)
+    client = create_app({"TESTING": True, "SETTINGS": settings}).test_client()
+    redis_client.execute_command("CLIENT", "PAUSE", "1500", "WRITE")  # lifts by itself
+    r = client.post("/api/vote", json={"vote": "a"})
+    assert r.status_code == 503 and "not recorded" in r.json["error"]
+    assert redis_client.xlen(STREAM) == 0
+    assert client.post("/api/vote", json={"vote": "a"}).status_code == 202  # in time: written
+    assert redis_client.xlen(STREAM) == 1

@@ -5,6 +5,8 @@ after Sentinel promoted the replica."""
 from __future__ import annotations
 
 import shlex
+import socket
+import threading
 
 import pytest
 import redis
@@ -110,3 +112,29 @@ def test_vote_and_worker_follow_the_master_sentinel_promotes(group):
     assert new.info("server")["run_id"] != old
     assert [i for i in acknowledged if not new.xrange(STREAM, min=i, max=i)] == [], "acknowledged votes lost"
     assert redis_client(worker).info("server")["run_id"] == new.info("server")["run_id"]
+
+
+def test_a_sentinel_that_does_not_answer_is_asked_once_per_lookup(group):
+    """A Sentinel whose node is gone costs one timeout before the next one is asked, not the client's
+    default ten retries: that would hold every new connection, and the votes waiting on it, for
+    longer than a client waits for its answer."""
+    accepted: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes connections, never answers
+
+        def take() -> None:
+            while True:
+                try:
+                    accepted.append(silent.accept()[0])
+                except OSError:
+                    return  # closed
+
+        threading.Thread(target=take, daemon=True).start()
+        host, port = group["sentinel"]
+        env = {**sentinel_env(group), "REDIS_SENTINELS": f"127.0.0.1:{silent.getsockname()[1]},{host}:{port}"}
+        queue = redis_client(settings_from({**env, "REDIS_TIMEOUT": "0.3"}, VoteSettings))
+        try:
+            assert queue.ping()
+            assert len(accepted) == 1
+        finally:
+            for s in accepted:
+                s.close()

@@ -7,10 +7,16 @@ the vote may not be queued, and the client may send it again (a repeated vote is
 With ``REDIS_WAIT_REPLICAS`` set, "acknowledged" also means that every replica connected to the
 master, and at least that many, has the entry (``WAIT`` after the write), so a master lost right
 after the answer does not lose the vote, whichever replica Sentinel promotes.
+
+A vote is written only if it reaches Redis within ``WRITE_DEADLINE_S`` of its request, and Redis
+itself checks that (``APPEND_SCRIPT``): a write held up longer (a reconnect, a failover, a slow
+network) is refused, never applied late. A client that had no answer by then and sends a different
+vote can rely on it: its first vote cannot land after the second and outrank it.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 import redis
@@ -27,6 +33,17 @@ REDIS_ERRORS = Counter("vote_redis_errors_total", "Redis calls that failed")
 _ACCEPTED_BY_OPTION = {option: ACCEPTED.labels(option) for option in OPTIONS}  # no label lookup per vote
 
 Fields = dict[Any, Any]  # the client's own field types, wider than the contract's
+Item = tuple[Fields, int]  # a vote's fields and its deadline (Unix time in milliseconds)
+
+# XADD, unless the master's own clock says the vote's deadline (ARGV[1]) has passed: the check and
+# the write are one step on the server, so no delay on the way can slip a late vote in.
+APPEND_SCRIPT = """
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[1]) then
+  return redis.error_reply('EXPIRED the vote reached Redis after its deadline; it was not written')
+end
+return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+"""
 
 
 class QueueUnavailable(RuntimeError):
@@ -37,7 +54,7 @@ class NotReplicated(redis.RedisError):
     """The master took the write, but too few replicas confirmed it in time."""
 
 
-def get_writer() -> GroupCommit[Fields, str]:
+def get_writer() -> GroupCommit[Item, str]:
     """The app's shared writer, made on first use: after gunicorn forked, one per process."""
     ext = current_app.extensions
     writer = ext.get("vote_writer")
@@ -52,7 +69,7 @@ def get_writer() -> GroupCommit[Fields, str]:
 
 def group_writer(
     client: redis.Redis, max_batch: int, wait_replicas: int = 0, wait_timeout_ms: int = 0
-) -> GroupCommit[Fields, str]:
+) -> GroupCommit[Item, str]:
     """The process's shared writer: one pipeline of XADDs per round trip, one reply per vote.
 
     With ``wait_replicas``, the batch is acknowledged once every replica connected to the master
@@ -62,10 +79,11 @@ def group_writer(
 
     replicas = [wait_replicas]  # connected to the master at the last write
 
-    def write(batch: list[Fields]) -> list[str | BaseException]:
+    def write(batch: list[Item]) -> list[str | BaseException]:
         pipe = client.pipeline(transaction=False)
-        for fields in batch:
-            pipe.xadd(STREAM, fields)
+        for fields, deadline_ms in batch:
+            pairs = (x for field_value in fields.items() for x in field_value)
+            pipe.execute_command("EVAL", APPEND_SCRIPT, 1, STREAM, deadline_ms, *pairs)
         if wait_replicas:  # on the same connection as the writes: WAIT is for this client's writes
             pipe.execute_command("WAIT", max(wait_replicas, replicas[0]), wait_timeout_ms)
             pipe.execute_command("ROLE")
@@ -89,8 +107,9 @@ def group_writer(
 def enqueue(voter_id: str, option: str) -> str:
     """Append the vote to the stream and return its entry id (its version)."""
     fields: Fields = encode(voter_id, option)
+    deadline_ms = int((time.time() + current_app.config["SETTINGS"].write_deadline_s) * 1000)
     try:
-        entry_id = get_writer().submit(fields)  # a str: the client decodes replies
+        entry_id = get_writer().submit((fields, deadline_ms))  # a str: the client decodes replies
     except redis.RedisError as exc:
         REDIS_ERRORS.inc()
         raise QueueUnavailable(str(exc)) from exc

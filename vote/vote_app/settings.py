@@ -18,6 +18,10 @@ class VoteSettings(RedisSettings, OptionLabels):
     connected to the master must too; 0: the master's answer is enough"""
     redis_wait_timeout_ms: int = Field(default=500, ge=1)
     """milliseconds the replicas get to confirm; then the vote is refused with `503`, to be sent again"""
+    write_deadline_s: float = Field(default=5.0, gt=0)
+    """seconds after a vote request arrives by which Redis must have its entry; a write that gets
+    there later is refused by Redis (`503`) and never applied, so a client that waited longer than
+    this for an answer may send a different vote without the first one landing after it"""
     max_body_bytes: int = Field(default=4096, ge=256)
     """larger request bodies get `413`"""
     cookie_max_age: int = Field(default=2 * 365 * 24 * 3600, ge=60)
