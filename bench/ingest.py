@@ -9,6 +9,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
+from tooling.waiting import eventually
+
 from .stack import BenchStack
 
 LUA = Path(__file__).with_name("vote.lua")
@@ -93,6 +95,30 @@ def set_fsync(stack: BenchStack, mode: str) -> None:
     stack.redis_cli("config", "set", "appendfsync", mode)
 
 
+def replicated(stack: BenchStack, seconds: float, rounds: int) -> dict:
+    """vote acknowledging a vote only once a replica has it (``REDIS_WAIT_REPLICAS=1``, as the HA
+    values run it) against vote on the single Redis, rounds alternating; the replica runs only
+    during its own rounds."""
+    single, waited = [], []
+    master = stack.redis()
+    try:
+        for _ in range(rounds):
+            stack.compose("--profile", "replica", "rm", "-sf", "redis-replica")
+            stack.recreate("vote", {})
+            single.append(one_round(stack, "vote", seconds))
+            stack.compose("--profile", "replica", "up", "-d", "--no-deps", "redis-replica")
+            eventually(lambda: master.info("replication").get("slave0", {}).get("state") == "online",
+                       120, "the replica in sync", 0.5)  # fmt: skip
+            stack.recreate("vote", {"REDIS_WAIT_REPLICAS": "1"})
+            waited.append(one_round(stack, "vote", seconds))
+    finally:
+        stack.compose("--profile", "replica", "rm", "-sf", "redis-replica")
+        stack.recreate("vote", {})
+    ratios = [w["rps"] / s["rps"] for s, w in zip(single, waited, strict=True)]
+    return {"single": summarise(single), "waited": summarise(waited), "ratio": statistics.median(ratios),
+            "ratio_per_round": ratios}  # fmt: skip
+
+
 def measure(stack: BenchStack, seconds: float, rounds: int, with_levers: bool = False) -> dict:
     """The worker is paused meanwhile so the figure is the vote service's own (the queue grows)."""
     for service in ("vote", "vote-bare", "vote-naive"):
@@ -111,6 +137,7 @@ def measure(stack: BenchStack, seconds: float, rounds: int, with_levers: bool = 
         finally:
             set_fsync(stack, "always")
         other_ways = levers(stack, seconds) if with_levers else {}
+        wait_cost = replicated(stack, seconds, rounds)
     finally:
         stack.unpause("worker")
     b, n, v, e = summarise(bare), summarise(naive), summarise(vote), summarise(everysec)
@@ -126,6 +153,7 @@ def measure(stack: BenchStack, seconds: float, rounds: int, with_levers: bool = 
         "naive": n,
         "vote_appendfsync_everysec": e,
         "levers": other_ways,
+        "replicated": wait_cost,
         "figure": v["rps"],
         "baseline": b["rps"],
         "ratio": ratio,

@@ -68,6 +68,19 @@ def _details(name: str, r: dict) -> list[str]:
                   f"CPU-per-request ratios (baseline / vote, robust to other load): bare {_n(r['cpu_ratio'], 2)}, "
                   f"naive {_n(r['naive_cpu_ratio'], 2)}. "
                   "The worker is paused during these rounds: only vote and Redis serve them."]  # fmt: skip
+        if r.get("replicated"):
+            w = r["replicated"]
+            lines += ["", "With a replica, as the high-availability values run it (`REDIS_WAIT_REPLICAS=1`: a vote is "
+                      "acknowledged once the replica has it), beside the single Redis, rounds alternating:", "",
+                      "| vote against | req/s | p50 ms | p99 ms | Redis CPU µs/req |",
+                      "|---|---|---|---|---|"]  # fmt: skip
+            for label, key in (("the single Redis", "single"), ("master and replica, `WAIT 1`", "waited")):
+                x = w[key]
+                lines.append(
+                    _row(label, _n(x["rps"]), _n(x["p50_ms"]), _n(x["p99_ms"]), _n(x["redis_cpu_us_per_request"]))
+                )
+            lines += ["", f"Cost of the replica on ingest: throughput ratio {_n(w['ratio'], 2)} (median; per round "
+                      f"{', '.join(_n(x, 2) for x in w['ratio_per_round'])})."]  # fmt: skip
         if r.get("levers"):
             # Runs from before gevent became the default measured gevent as a lever against gthread.
             default = "2 processes × 8 threads, gthread" if "gevent 2" in r["levers"] else "2 gevent processes"
