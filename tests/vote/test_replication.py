@@ -57,13 +57,18 @@ def group(docker_engine):
     ):
         sentinel_c.get_wrapped_container().reload()
         ip = sentinel_c.get_wrapped_container().attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-        yield {"sentinel": (ip, 26379), "master": master, "replica": replica}
+        yield {"sentinel": (ip, 26379), "master": master, "replica": replica, "network": network, "server": server}
 
 
 def in_sync(master: redis.Redis) -> None:
     eventually(
         lambda: master.info("replication").get("slave0", {}).get("state") == "online", 30, "a replica in sync", 0.2
     )
+
+
+def replicas_online(master: redis.Redis) -> int:
+    info = master.info("replication")
+    return sum(info.get(f"slave{i}", {}).get("state") == "online" for i in range(info["connected_slaves"]))
 
 
 def sentinel_env(group) -> dict[str, str]:
@@ -84,6 +89,39 @@ def test_a_vote_is_acknowledged_only_once_a_replica_has_it(group):
         refused = app.test_client().post("/api/vote", json={"vote": "b"})
     assert refused.status_code == 503
     assert refused.get_json()["error"] == UNAVAILABLE
+
+
+def test_a_batch_waits_for_every_replica_even_when_one_joined_since_the_last(group):
+    """A process's first write waits for the one replica it knows of (``REDIS_WAIT_REPLICAS``); the
+    master has two, and the second is frozen: the batch is written again, waiting for both, and is
+    acknowledged once the second, let go meanwhile, has it too."""
+    settings = settings_from(
+        {**sentinel_env(group), "REDIS_WAIT_REPLICAS": "1", "REDIS_WAIT_TIMEOUT_MS": "10000"}, VoteSettings
+    )
+    with redis_in(group["network"], "replica2", f"{group['server']} --replicaof master 6379") as second:
+        queue = redis_client(settings)
+        eventually(lambda: replicas_online(queue) == 2, 30, "both replicas in sync", 0.2)
+        app = create_app({"TESTING": True, "SETTINGS": settings})
+        client = app.extensions["redis"]
+        sent: list[int] = []
+        pipeline = client.pipeline
+
+        def counted(*args, **kwargs):
+            sent.append(1)
+            if len(sent) == 2:  # the batch again: the second replica may catch up now
+                second.get_wrapped_container().unpause()
+            return pipeline(*args, **kwargs)
+
+        client.pipeline = counted
+        before = queue.xlen(STREAM)
+        second.get_wrapped_container().pause()
+        try:
+            response = app.test_client().post("/api/vote", json={"vote": "a"})
+        finally:
+            if len(sent) < 2:
+                second.get_wrapped_container().unpause()
+        assert response.status_code == 202, response.get_json()
+        assert len(sent) == 2 and queue.xlen(STREAM) == before + 2  # the same vote, written twice
 
 
 def test_vote_and_worker_follow_the_master_sentinel_promotes(group):

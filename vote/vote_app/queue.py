@@ -74,27 +74,43 @@ def group_writer(
 
     With ``wait_replicas``, the batch is acknowledged once every replica connected to the master
     (and at least ``wait_replicas``) has it: Sentinel may promote any of them, and one that lacks
-    an acknowledged vote would lose it. A replica that is gone holds votes up (refused, to be sent
-    again) until the master drops it (``repl-timeout``)."""
+    an acknowledged vote would lose it. ``WAIT`` needs that number before the write, so it comes
+    from the write before (``ROLE`` after each ``WAIT``); when the master has more replicas than
+    the batch waited for (the process's first write, a replica that joined), the batch is written
+    again, waiting for all of them: a vote written twice is the same vote. A replica that is gone
+    holds votes up (refused, to be sent again) until the master drops it (``repl-timeout``)."""
 
     replicas = [wait_replicas]  # connected to the master at the last write
 
-    def write(batch: list[Item]) -> list[str | BaseException]:
+    def send(batch: list[Item], waited: int) -> tuple[list, object, int | None]:
+        """The batch's results, and with ``waited``: how many replicas confirmed it, how many the
+        master has (None: it answered as no master)."""
         pipe = client.pipeline(transaction=False)
         for fields, deadline_ms in batch:
             pairs = (x for field_value in fields.items() for x in field_value)
             pipe.execute_command("EVAL", APPEND_SCRIPT, 1, STREAM, deadline_ms, *pairs)
-        if wait_replicas:  # on the same connection as the writes: WAIT is for this client's writes
-            pipe.execute_command("WAIT", max(wait_replicas, replicas[0]), wait_timeout_ms)
+        if waited:  # on the same connection as the writes: WAIT is for this client's writes
+            pipe.execute_command("WAIT", waited, wait_timeout_ms)
             pipe.execute_command("ROLE")
         # An entry Redis refused comes back as its own error; a lost connection fails them all.
         results = cast(list, pipe.execute(raise_on_error=False))
-        if not wait_replicas:
-            return results
+        if not waited:
+            return results, None, None
         confirmed, role = results[-2:]
         del results[-2:]
-        if isinstance(role, list) and role and role[0] == "master":
-            replicas[0] = len(role[2])
+        master = isinstance(role, list) and role and role[0] == "master"
+        return results, confirmed, len(role[2]) if master else None
+
+    def write(batch: list[Item]) -> list[str | BaseException]:
+        if not wait_replicas:
+            return send(batch, 0)[0]
+        waited = max(wait_replicas, replicas[0])
+        results, confirmed, connected = send(batch, waited)
+        if connected is not None and connected > waited and not (isinstance(confirmed, int) and confirmed >= connected):
+            waited = replicas[0] = connected
+            results, confirmed, connected = send(batch, waited)
+        if connected is not None:
+            replicas[0] = connected
         wanted = max(wait_replicas, replicas[0])
         if isinstance(confirmed, int) and confirmed >= wanted:
             return results
