@@ -1,5 +1,5 @@
-"""Losing a node under continuous voting, with the chart's high-availability values on the suite's
-cluster of a control plane and three workers.
+"""Draining a node, then losing one, under continuous voting, with the chart's high-availability
+values on the suite's cluster of a control plane and three workers.
 
 The release (values-production.yaml and values-ha.yaml) goes into a namespace of its own: three
 Redis servers and three Sentinels, one of each per worker, two or more of vote, result and worker.
@@ -70,6 +70,39 @@ def not_live_while(r: Release, running) -> list[float]:
 
 def node_of(r: Release, pod: str) -> str:
     return r.core.read_namespaced_pod(pod, NS).spec.node_name
+
+
+def test_draining_a_node_under_voting_refuses_no_vote_and_loses_none(ha, cluster):
+    """`kubectl drain` of the worker node that runs neither the Redis master nor db (a Redis replica,
+    and some of vote, result and worker): the PDBs hold, no request fails, every vote counts once.
+    The node is made schedulable again afterwards, and its replica returns to it (its claim is there)."""
+    ha.wait_ready("redis", 3)
+    busy = {node_of(ha, "db-0"), node_of(ha, redis_master(ha)), cluster.node}
+    node = next(n for n in cluster.nodes() if n not in busy)
+    before = scenario.settled_totals(ha.result_url)
+    acks: list[float] = []
+    plan = voters.VotePlan(voters=1000, change_share=0.2, seed=secrets.randbits(30))
+    with ThreadPoolExecutor(1) as pool:
+        load = pool.submit(
+            voters.run, ha.vote_url, plan, concurrency=4, rate=25, deadline_s=300,
+            on_vote=lambda: acks.append(time.monotonic()),
+        )  # fmt: skip
+        try:
+            eventually(lambda: len(acks) >= 100 or load.done(), 60, "votes before the drain", 0.2)
+            assert not load.done(), "the votes ran out before the drain"
+            drained = time.monotonic()
+            ha.kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=240s")
+            drain_s = time.monotonic() - drained
+            assert not load.done(), "the votes ran out during the drain"
+            outcome = load.result(timeout=300)
+        finally:
+            ha.kubectl("uncordon", node)
+    print(f"\nnode {node} drained in {drain_s:.1f} s under voting; {outcome.summary()}")
+    assert not outcome.errors, outcome.summary()
+    assert outcome.gave_up == 0, outcome.summary()
+    expected = {k: before[k] + v for k, v in outcome.acknowledged_totals().items()}
+    scenario.wait_for_totals(ha.result_url, expected, 120)
+    ha.wait_ready("redis", 3)
 
 
 def test_losing_the_node_of_the_redis_master_loses_and_doubles_no_acknowledged_vote(ha, cluster):
