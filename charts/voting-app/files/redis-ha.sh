@@ -59,6 +59,11 @@ case "$1" in
     exec redis-server "$@"
     ;;
   sentinel)
+    # Each Sentinel waits a second longer than the one before it to call the master down. When
+    # they all notice a lost master at the same moment, two of them each vote for themselves, no
+    # one is elected, and the failover stalls for twice the failover timeout; staggered, the
+    # later one finds the earlier one already asking for its vote.
+    down_after=$((DOWN_AFTER_MS + ${POD_NAME##*-} * 1000))
     # Sentinel rewrites its file as it learns the group: a copy on the pod's own volume.
     conf=/sentinel/sentinel.conf
     cat >"$conf" <<CONF
@@ -70,7 +75,7 @@ sentinel announce-hostnames yes
 sentinel announce-ip $me
 sentinel monitor $MASTER_NAME $master 6379 $QUORUM
 sentinel auth-pass $MASTER_NAME $REDIS_PASSWORD
-sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MS
+sentinel down-after-milliseconds $MASTER_NAME $down_after
 sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT_MS
 sentinel parallel-syncs $MASTER_NAME 1
 CONF
