@@ -16,7 +16,9 @@ class VoteSettings(RedisSettings, OptionLabels):
     redis_wait_replicas: int = Field(default=0, ge=0)
     """replicas that must confirm a vote before it is acknowledged (Redis `WAIT`), and every replica
     connected to the master must too; 0: the master's answer is enough"""
-    redis_wait_timeout_ms: int = Field(default=500, ge=1)
+    # A replica confirms only after its own fsync (appendfsync always), which took up to 217 ms
+    # on a busy node in the live tests; 500 ms was seen to run out on a healthy group.
+    redis_wait_timeout_ms: int = Field(default=2000, ge=1)
     """milliseconds the replicas get to confirm; then the vote is refused with `503`, to be sent again"""
     write_deadline_s: float = Field(default=5.0, gt=0)
     """seconds after a vote request arrives by which Redis must have its entry; a write that gets
