@@ -72,6 +72,20 @@ def node_of(r: Release, pod: str) -> str:
     return r.core.read_namespaced_pod(pod, NS).spec.node_name
 
 
+def voting(pool: ThreadPoolExecutor, r: Release, voters_n: int, first: int, before: str):
+    """``voters_n`` voters (a fifth change their mind) at 25 votes/s, run in ``pool``; returns the
+    run and the times of its acknowledgements once ``first`` votes are acknowledged."""
+    acks: list[float] = []
+    plan = voters.VotePlan(voters=voters_n, change_share=0.2, seed=secrets.randbits(30))
+    load = pool.submit(
+        voters.run, r.vote_url, plan, concurrency=4, rate=25, deadline_s=400,
+        on_vote=lambda: acks.append(time.monotonic()),
+    )  # fmt: skip
+    eventually(lambda: len(acks) >= first or load.done(), 60, f"votes before {before}", 0.2)
+    assert not load.done(), f"the votes ran out before {before}"
+    return load, acks
+
+
 def test_draining_a_node_under_voting_refuses_no_vote_and_loses_none(ha, cluster):
     """`kubectl drain` of the worker node that runs neither the Redis master nor db (a Redis replica,
     and some of vote, result and worker): the PDBs hold, no request fails, every vote counts once.
@@ -80,16 +94,9 @@ def test_draining_a_node_under_voting_refuses_no_vote_and_loses_none(ha, cluster
     busy = {node_of(ha, "db-0"), node_of(ha, redis_master(ha)), cluster.node}
     node = next(n for n in cluster.nodes() if n not in busy)
     before = scenario.settled_totals(ha.result_url)
-    acks: list[float] = []
-    plan = voters.VotePlan(voters=1000, change_share=0.2, seed=secrets.randbits(30))
     with ThreadPoolExecutor(1) as pool:
-        load = pool.submit(
-            voters.run, ha.vote_url, plan, concurrency=4, rate=25, deadline_s=300,
-            on_vote=lambda: acks.append(time.monotonic()),
-        )  # fmt: skip
+        load, _acks = voting(pool, ha, 1000, 100, "the drain")
         try:
-            eventually(lambda: len(acks) >= 100 or load.done(), 60, "votes before the drain", 0.2)
-            assert not load.done(), "the votes ran out before the drain"
             drained = time.monotonic()
             ha.kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=240s")
             drain_s = time.monotonic() - drained
@@ -122,16 +129,9 @@ def test_losing_the_node_of_the_redis_master_loses_and_doubles_no_acknowledged_v
     assert victim not in (db_node, cluster.node), (victim, db_node)
 
     before = scenario.settled_totals(ha.result_url)
-    acks: list[float] = []
-    plan = voters.VotePlan(voters=1500, change_share=0.2, seed=secrets.randbits(30))
     with ThreadPoolExecutor(2) as pool:
-        load = pool.submit(
-            voters.run, ha.vote_url, plan, concurrency=4, rate=25, deadline_s=400,
-            on_vote=lambda: acks.append(time.monotonic()),
-        )  # fmt: skip
+        load, acks = voting(pool, ha, 1500, 200, "the loss")
         results = pool.submit(not_live_while, ha, lambda: not load.done())
-        eventually(lambda: len(acks) >= 200 or load.done(), 60, "votes before the loss", 0.2)
-        assert not load.done(), "the votes ran out before the loss"
         killed = time.monotonic()
         docker("kill", victim)
         try:
