@@ -10,10 +10,11 @@ pytestmark = pytest.mark.faults
 
 
 def shared_write_held(stack: FaultStack) -> bool:
-    """Redis holds a client's XADD with more commands of the same pipeline queued behind it."""
+    """Redis holds a client's vote write (an EVAL of the XADD) with more of the same pipeline
+    queued behind it."""
     for line in stack.redis_cli("CLIENT", "LIST").splitlines():
         fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if "b" in fields.get("flags", "") and fields.get("cmd") == "xadd" and int(fields.get("qbuf", 0)) > 0:
+        if "b" in fields.get("flags", "") and fields.get("cmd") == "eval" and int(fields.get("qbuf", 0)) > 0:
             return True
     return False
 
