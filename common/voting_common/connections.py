@@ -5,9 +5,27 @@ Each driver is imported where it is used: vote has no Postgres driver and result
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .settings import PostgresSettings, RedisSettings
+
+
+@functools.cache
+def _sentinel_connection_class() -> type:
+    """redis-py leaves a Sentinel-managed connection open when reading a reply fails (a timeout),
+    and returns it to the pool: the next command on it would read the late reply meant for the
+    failed one (a stale count in place of WAIT's, an entry id in place of ROLE's). This one is
+    closed instead, as plain connections are."""
+    from redis.sentinel import SentinelManagedConnection
+
+    class Connection(SentinelManagedConnection):
+        def read_response(
+            self, disable_decoding: Any = False, *, disconnect_on_error: bool | None = True, **kwargs: Any
+        ) -> Any:
+            return super().read_response(disable_decoding, disconnect_on_error=disconnect_on_error, **kwargs)
+
+    return Connection
 
 
 def redis_client(
@@ -42,7 +60,7 @@ def redis_client(
     # every time a connection is made.
     sentinel_kwargs = {k: options[k] for k in ("password", "socket_timeout", "socket_connect_timeout")}
     sentinels = Sentinel(s.sentinel_addresses(), sentinel_kwargs={**sentinel_kwargs, "retry": Retry(NoBackoff(), 0)})
-    return sentinels.master_for(s.redis_sentinel_master, **options)
+    return sentinels.master_for(s.redis_sentinel_master, connection_class=_sentinel_connection_class(), **options)
 
 
 def pg_connect(s: PostgresSettings, application_name: str):

@@ -176,3 +176,16 @@ def test_a_sentinel_that_does_not_answer_is_asked_once_per_lookup(group):
         finally:
             for s in accepted:
                 s.close()
+
+
+def test_a_reply_that_came_too_late_is_never_read_as_the_next_commands(group):
+    """A command through Sentinel times out while the master is paused; the master answers it
+    later. The connection it used is closed, so the next command gets its own reply."""
+    queue = redis_client(settings_from({**sentinel_env(group), "REDIS_TIMEOUT": "0.3"}, VoteSettings))
+    admin = redis_client(settings_from(sentinel_env(group), VoteSettings))
+    assert queue.echo("warm") == "warm"  # one pooled connection, to the master
+    admin.execute_command("CLIENT", "PAUSE", "1000", "ALL")
+    with pytest.raises(redis.TimeoutError):
+        queue.echo("first")
+    eventually(lambda: admin.echo("after") == "after", 10, "the pause to end", 0.1)
+    assert queue.echo("second") == "second"

@@ -19,7 +19,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     if test_config:
         app.config.update(test_config)
-    app.extensions["redis"] = redis_client(settings)
+    # WAIT holds its reply for up to its own timeout: the socket must wait longer than that.
+    waits_s = settings.redis_wait_timeout_ms / 1000 if settings.redis_wait_replicas else 0
+    app.extensions["redis"] = redis_client(settings, block_timeout=waits_s)
     # Its own client with a short timeout: the check answers within a probe's 2 s even when Redis hangs.
     health_redis = redis_client(settings, timeout=HEALTH_TIMEOUT_S)
 
