@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST := $(PYTHON) -m pytest
 COMPOSE ?= docker compose
-IMAGES := vote worker result
+IMAGES := vote worker result db-ha
 IMAGE_PREFIX ?= votingapp/
 # The app version has one home: the chart's appVersion.
 TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/voting-app/Chart.yaml)
@@ -34,7 +34,7 @@ logs: ## follow the logs of every service
 ps: ## show the services and their health
 	$(COMPOSE) ps
 
-images: ## build the three images ($(IMAGE_PREFIX)<name>:$(TAG))
+images: ## build the images ($(IMAGE_PREFIX)<name>:$(TAG))
 	$(COMPOSE) build $(IMAGES)
 
 ##@ Develop and test
