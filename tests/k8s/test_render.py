@@ -189,6 +189,28 @@ def test_high_availability_runs_redis_with_sentinels_on_separate_nodes_and_vote_
     assert objs[("PodDisruptionBudget", "redis")]["spec"]["maxUnavailable"] == 1
 
 
+def test_high_availability_runs_postgres_under_patroni_with_the_leader_behind_service_db():
+    objs = objects(values_files=(PRODUCTION, HA))
+    assert ("StatefulSet", "db") in objs and objs[("StatefulSet", "db")]["spec"]["replicas"] == 3
+    pod = objs[("StatefulSet", "db")]["spec"]["template"]["spec"]
+    (rule,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert rule == {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "db"}}}
+    assert pod["containers"][0]["image"] == "votingapp/db-ha:" + manifests.app_version()
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["PATRONI_SCOPE"] == "db" and env["PATRONI_KUBERNETES_USE_ENDPOINTS"] == "true"
+    # No selector: Patroni writes the leader's address into Endpoints db, so db:5432 is the leader.
+    assert "selector" not in objs[("Service", "db")]["spec"]
+    config = yaml.safe_load(objs[("ConfigMap", "db-ha")]["data"]["patroni.yml"])["bootstrap"]["dcs"]
+    assert config["synchronous_mode"] is True and config["synchronous_mode_strict"] is True
+    assert config["loop_wait"] + 2 * config["retry_timeout"] <= config["ttl"]
+    rules = objs[("Role", "db")]["rules"]
+    assert {r for rule in rules for r in rule["resources"]} == {"endpoints", "pods"}
+    assert not any("*" in rule["verbs"] for rule in rules)
+    assert objs[("PodDisruptionBudget", "db")]["spec"]["maxUnavailable"] == 1
+    worker_env = {e["name"]: e.get("value") for e in pod_spec(objs, "worker")["containers"][0]["env"]}
+    assert worker_env["POSTGRES_HOST"] == "db"
+
+
 def test_the_redis_pods_run_the_script_kept_in_the_charts_files():
     objs = objects(values_files=(HA,))
     script = objs[("ConfigMap", "redis-ha")]["data"]["redis-ha.sh"]
