@@ -2,14 +2,16 @@
 values on the suite's cluster of a control plane and three workers.
 
 The release (values-production.yaml and values-ha.yaml) goes into a namespace of its own: three
-Redis servers and three Sentinels, one of each per worker, two or more of vote, result and worker.
-The worker node that runs the Redis master is killed (its node container stopped hard, never to
-return): Sentinel promotes a replica, vote and worker follow it, and every acknowledged vote is
-counted exactly once. This module runs last on the cluster, as the node does not come back.
+Redis servers with three Sentinels, three Postgres servers under Patroni, one of each per worker,
+and two or more of vote, result and worker. The worker node that runs both the Redis master and the
+Postgres leader is killed (its node container stopped hard, never to return): Sentinel promotes a
+replica, Patroni the synchronous standby, vote and worker follow them, and every acknowledged vote
+is counted exactly once. This module runs last on the cluster, as the node does not come back.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +41,26 @@ CLEAR_ERRORS = {"http_503", "ConnectionError", "ReadTimeout", "ConnectTimeout"}
 def ha(cluster: Cluster):
     with installed(Release(cluster, NS, NODE_PORTS), "values-production.yaml", "values-ha.yaml") as r:
         yield r
+
+
+def db_leader(r: Release) -> str:
+    """The Patroni member holding the leader lock (an annotation of the Endpoints db)."""
+    return (r.core.read_namespaced_endpoints("db", NS).metadata.annotations or {}).get("leader", "")
+
+
+def db_sync_standby(r: Release) -> str:
+    """The member Patroni keeps as synchronous standby (the only one it may promote)."""
+    return (r.core.read_namespaced_endpoints("db-sync", NS).metadata.annotations or {}).get("sync_standby") or ""
+
+
+def patroni_switchover(r: Release, leader: str, candidate: str) -> None:
+    """Ask Patroni (its REST API, from inside the leader's pod) to hand the lead to ``candidate``."""
+    body = json.dumps({"leader": leader, "candidate": candidate})
+    post = (
+        "import sys, urllib.request; r = urllib.request.Request('http://127.0.0.1:8008/switchover', "
+        "data=sys.argv[1].encode(), method='POST'); print(urllib.request.urlopen(r, timeout=30).read())"
+    )
+    r.kubectl("-n", NS, "exec", leader, "-c", "db", "--", "python3", "-c", post, body)
 
 
 def redis_master(r: Release, lost: str | None = None) -> str:
@@ -89,9 +111,10 @@ def voting(pool: ThreadPoolExecutor, r: Release, voters_n: int, first: int, befo
 def test_draining_a_node_under_voting_refuses_no_vote_and_loses_none(ha, cluster):
     """`kubectl drain` of the worker node that runs neither the Redis master nor db (a Redis replica,
     and some of vote, result and worker): the PDBs hold, no request fails, every vote counts once.
-    The node is made schedulable again afterwards, and its replica returns to it (its claim is there)."""
+    The node is made schedulable again afterwards, and its replicas return to it (their claims are there)."""
     ha.wait_ready("redis", 3)
-    busy = {node_of(ha, "db-0"), node_of(ha, redis_master(ha)), cluster.node}
+    ha.wait_ready("db", 3)
+    busy = {node_of(ha, db_leader(ha)), node_of(ha, redis_master(ha)), cluster.node}
     node = next(n for n in cluster.nodes() if n not in busy)
     before = scenario.settled_totals(ha.result_url)
     with ThreadPoolExecutor(1) as pool:
@@ -110,23 +133,36 @@ def test_draining_a_node_under_voting_refuses_no_vote_and_loses_none(ha, cluster
     expected = {k: before[k] + v for k, v in outcome.acknowledged_totals().items()}
     scenario.wait_for_totals(ha.result_url, expected, 120)
     ha.wait_ready("redis", 3)
+    ha.wait_ready("db", 3)
 
 
-def test_losing_the_node_of_the_redis_master_loses_and_doubles_no_acknowledged_vote(ha, cluster):
+def leaders_on_one_node(r: Release, cluster) -> str:
+    """Moves the Redis master and the Postgres leader onto one worker node and returns it. Patroni
+    hands the lead only to its synchronous standby, Sentinel to a replica of its choosing, so each
+    is asked in turn until they meet."""
+    for _ in range(6):
+        master, leader = redis_master(r), db_leader(r)
+        node = node_of(r, master)
+        if node_of(r, leader) == node:
+            assert node != cluster.node
+            return node
+        standby = db_sync_standby(r)
+        if standby and node_of(r, standby) == node:
+            patroni_switchover(r, leader, standby)
+            eventually(lambda s=standby: db_leader(r) == s, 60, "the requested switchover", 1)
+            eventually(lambda s=standby: db_sync_standby(r) not in ("", s), 60, "a new synchronous standby", 1)
+        else:
+            r.kubectl("-n", NS, "exec", master, "-c", "sentinel", "--", "redis-cli", "-p", "26379",
+                      "sentinel", "failover", MASTER)  # fmt: skip
+            eventually(lambda old=master: redis_master(r) != old, 60, "the requested failover", 1)
+    raise AssertionError("the Redis master and the Postgres leader never met on one node")
+
+
+def test_losing_the_node_of_the_redis_master_and_the_postgres_leader_loses_and_doubles_no_vote(ha, cluster):
     ha.wait_ready("redis", 3)
-    # Postgres is still a single server: losing its node would stop counting whatever Redis does, so
-    # the master is moved off that node first (a failover Sentinel carries out on request).
-    db_node = node_of(ha, "db-0")
-    master = redis_master(ha)
-    for _ in range(3):
-        if node_of(ha, master) != db_node:
-            break
-        ha.kubectl("-n", NS, "exec", f"{master}", "-c", "sentinel", "--", "redis-cli", "-p", "26379",
-                   "sentinel", "failover", MASTER)  # fmt: skip
-        eventually(lambda old=master: redis_master(ha) != old, 60, "the requested failover", 1)
-        master = redis_master(ha)
-    victim = node_of(ha, master)
-    assert victim not in (db_node, cluster.node), (victim, db_node)
+    ha.wait_ready("db", 3)
+    victim = leaders_on_one_node(ha, cluster)
+    master, leader = redis_master(ha), db_leader(ha)
 
     before = scenario.settled_totals(ha.result_url)
     with ThreadPoolExecutor(2) as pool:
@@ -137,6 +173,8 @@ def test_losing_the_node_of_the_redis_master_loses_and_doubles_no_acknowledged_v
         try:
             eventually(lambda: redis_master(ha, victim) != master, 120, "Sentinel to promote a replica", 0.5)
             promoted_s = time.monotonic() - killed
+            eventually(lambda: db_leader(ha) not in ("", leader), 120, "Patroni to promote the standby", 0.5)
+            led_s = time.monotonic() - killed
             outcome = load.result(timeout=500)
         finally:
             # The node never returns: its Node goes too, so that its pods are deleted and the
@@ -146,10 +184,11 @@ def test_losing_the_node_of_the_redis_master_loses_and_doubles_no_acknowledged_v
     after = [t for t in acks if t >= killed]
     gap = max((b - a for a, b in zip([killed, *after], after, strict=False)), default=0.0)
     print(
-        f"\nnode {victim} lost: Sentinel promoted a replica {promoted_s:.1f} s later; the longest time with "
-        f"no vote accepted {gap:.1f} s; failed requests {sum(outcome.errors.values())} "
-        f"({dict(outcome.errors)}); results not live in {len(not_live)} samples, the last "
-        f"{(max(not_live) - killed) if not_live else 0:.1f} s after the loss; {outcome.summary()}"
+        f"\nnode {victim} lost: Sentinel promoted a replica {promoted_s:.1f} s later, Patroni a new leader "
+        f"({db_leader(ha)}) {led_s:.1f} s later; the longest time with no vote accepted {gap:.1f} s; "
+        f"failed requests {sum(outcome.errors.values())} ({dict(outcome.errors)}); results not live in "
+        f"{len(not_live)} samples, the last {(max(not_live) - killed) if not_live else 0:.1f} s after the "
+        f"loss; {outcome.summary()}"
     )
     expected = {k: before[k] + v for k, v in outcome.acknowledged_totals().items()}
     _seen, _waited = scenario.wait_for_totals(ha.result_url, expected, 180)
