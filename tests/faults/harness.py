@@ -7,8 +7,6 @@ scenario; the votes table must hold one row per distinct voter; the stream must 
 
 from __future__ import annotations
 
-import json
-import os
 import shlex
 import subprocess
 import threading
@@ -16,11 +14,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import requests
 
 from loadgen.voters import Outcome, VotePlan, fetch_totals, post_vote, run, voter_id, wait_for_totals
+from tests.faults import report
 from tests.support.engine import docker
 from tooling import ROOT
 from tooling.compose import REDIS_CLI, ComposeStack
@@ -380,19 +378,7 @@ def measure(
         result.stalled_shown_seconds = round(stream.stalled_shown, 2)
     if not drained:
         result.notes = f"{result.notes}; stream NOT drained".strip("; ")
-    record(result)
+    report.record(asdict(result))
     print(f"{scenario}: {outcome.summary()}; {result}")
     assert drained, f"{scenario}: entries left in the stream: {stack.stream_depth()}"
     return result, outcome, checker
-
-
-def record(result: ScenarioRow) -> None:
-    """Append the scenario's row to the JSON report named by RELIABILITY_REPORT (if set)."""
-    path = os.environ.get("RELIABILITY_REPORT")
-    if not path:
-        return
-    report = Path(path)
-    report.parent.mkdir(parents=True, exist_ok=True)
-    rows = json.loads(report.read_text()) if report.exists() else []
-    rows = [r for r in rows if r["scenario"] != result.scenario] + [asdict(result)]
-    report.write_text(json.dumps(rows, indent=2) + "\n")

@@ -1,9 +1,11 @@
-"""Render docs/reliability.md from the fault suite's JSON records (one per scenario).
+"""Render docs/reliability.md from the JSON records (one per scenario) of the fault suite and of the
+live node-loss tests (tests/kind/test_node_loss.py, whose records say ``"table": "node"``).
 
     RELIABILITY_REPORT=artifacts/reliability.json .venv/bin/python -m pytest -m faults tests/faults
+    RELIABILITY_REPORT=artifacts/reliability.json .venv/bin/python -m pytest -m kind tests/kind/test_node_loss.py
     .venv/bin/python -m tests.faults.report artifacts/reliability.json docs/reliability.md
 
-(``make reliability`` runs both.)
+(``make reliability`` runs all three.)
 """
 
 from __future__ import annotations
@@ -47,6 +49,32 @@ COLUMNS = [
     ("notes", "---"),
 ]
 
+NODE_HEADER = """
+## Losing a node on Kubernetes
+
+The live suite ([`tests/kind/test_node_loss.py`](../tests/kind/test_node_loss.py), part of every
+`make test` and CI run) installs the chart with `values-production.yaml` and `values-ha.yaml` on a
+kind cluster of a control plane and three workers (Redis under Sentinel, Postgres under Patroni,
+one member of each per worker), votes at 25 votes/s (a fifth of the voters change their mind), and
+drains or kills a worker node meanwhile (docs/kubernetes.md, "High availability").
+
+"""
+NODE_COLUMNS = [
+    ("scenario", "---"),
+    ("fault", "---"),
+    ("voters", "--:"),
+    ("requests (failed)", "---"),
+    ("refused (503)", "--:"),
+    ("acknowledged", "--:"),
+    ("lost", "--:"),
+    ("double-counted", "--:"),
+    ("new Redis master", "--:"),
+    ("new Postgres leader", "--:"),
+    ("votes accepted again", "--:"),
+    ("results live again", "--:"),
+    ("correct after the last vote", "--:"),
+]
+
 FOOTER = """
 ## What the columns mean
 
@@ -88,6 +116,12 @@ FOOTER = """
   notice: Postgres `statement_timeout` and a client deadline on every answer (5 s + 1 s), Redis
   socket timeouts (vote 2 s, worker 5 s plus its blocking read), and results older than 2 s
   (`STALE_AFTER_S`) shown as not live.
+- **Losing a node**: **new Redis master**, **new Postgres leader**: from the fault until the
+  Sentinels named another master, until Patroni's lock named another leader ("–": no failover).
+  **votes accepted again**: the longest time without an acknowledged vote from the fault on.
+  **results live again**: from the fault until the last of the twice-a-second samples of
+  `/api/results` that was not `ok` ("–": none). **correct after the last vote**: from the last
+  acknowledged vote until `/api/results` showed the exact totals.
 - **Counting stalled**: the result service cannot see Redis; it knows whether counting keeps up from
   what the worker records in Postgres (each batch, in its transaction, and a heartbeat with the
   votes waiting). With no worker reporting, or votes reported waiting and no batch committed, for
@@ -163,15 +197,50 @@ def row(r: dict) -> str:
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
+def node_row(r: dict) -> str:
+    failed = sum(r["failed_requests"].values())
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["failed_requests"].items()))
+    cells = [
+        r["scenario"],
+        r["fault"],
+        r["voters"],
+        f"{r['requests']} ({failed}{': ' + kinds if kinds else ''})",
+        r["failed_requests"].get("http_503", 0),
+        r["acknowledged"],
+        r["lost"],
+        r["double_counted"],
+        *(_seconds(r[key]) for key in ("redis_master_seconds", "db_leader_seconds", "votes_accepted_seconds")),
+        *(_seconds(r[key]) for key in ("results_live_seconds", "correct_seconds")),
+    ]
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def table(columns: list[tuple[str, str]], lines: list[str]) -> str:
+    head = ["| " + " | ".join(name for name, _ in columns) + " |", "|" + "|".join(a for _, a in columns) + "|"]
+    return "\n".join(head + lines) + "\n"
+
+
 def render(rows: list[dict]) -> str:
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    table = [
-        "| " + " | ".join(name for name, _ in COLUMNS) + " |",
-        "|" + "|".join(align for _, align in COLUMNS) + "|",
-        *map(row, rows),
-    ]
-    return HEADER.format(command=COMMAND, date=date, machine=machine) + "\n".join(table) + "\n" + FOOTER
+    nodes = [r for r in rows if r.get("table") == "node"]
+    faults = [r for r in rows if r.get("table") != "node"]
+    text = HEADER.format(command=COMMAND, date=date, machine=machine) + table(COLUMNS, [*map(row, faults)])
+    if nodes:
+        text += NODE_HEADER + table(NODE_COLUMNS, [*map(node_row, nodes)])
+    return text + FOOTER
+
+
+def record(row: dict) -> None:
+    """Append a scenario's row to the JSON report named by RELIABILITY_REPORT (if set)."""
+    path = os.environ.get("RELIABILITY_REPORT")
+    if not path:
+        return
+    report = Path(path)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    rows = json.loads(report.read_text()) if report.exists() else []
+    rows = [r for r in rows if r["scenario"] != row["scenario"]] + [row]
+    report.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def main(argv: list[str]) -> int:

@@ -20,9 +20,11 @@ import pytest
 import requests
 
 from loadgen import voters
+from tests.faults import report
 from tests.support import scenario
 from tests.support.engine import docker
 from tooling.waiting import eventually
+from voting_common.contract import OPTIONS
 
 from .conftest import Cluster
 from .release import Release, installed
@@ -94,6 +96,17 @@ def node_of(r: Release, pod: str) -> str:
     return r.core.read_namespaced_pod(pod, NS).spec.node_name
 
 
+def record(scenario: str, fault: str, outcome: voters.Outcome, seen: dict, expected: dict, **seconds) -> None:
+    """The scenario's row in docs/reliability.md (``make reliability``)."""
+    off = {k: seen[k] - expected[k] for k in OPTIONS}
+    report.record({
+        "table": "node", "scenario": scenario, "fault": fault, "voters": len(outcome.final),
+        "requests": outcome.requests, "failed_requests": dict(outcome.errors), "acknowledged": outcome.acknowledged,
+        "lost": sum(-d for d in off.values() if d < 0), "double_counted": sum(d for d in off.values() if d > 0),
+        **{f"{k}_seconds": None if v is None else round(v, 2) for k, v in seconds.items()},
+    })  # fmt: skip
+
+
 def voting(pool: ThreadPoolExecutor, r: Release, voters_n: int, first: int, before: str):
     """``voters_n`` voters (a fifth change their mind) at 25 votes/s, run in ``pool``; returns the
     run and the times of its acknowledgements once ``first`` votes are acknowledged."""
@@ -125,13 +138,19 @@ def test_draining_a_node_under_voting_refuses_no_vote_and_loses_none(ha, cluster
             drain_s = time.monotonic() - drained
             assert not load.done(), "the votes ran out during the drain"
             outcome = load.result(timeout=300)
+            ended = time.monotonic()
         finally:
             ha.kubectl("uncordon", node)
     print(f"\nnode {node} drained in {drain_s:.1f} s under voting; {outcome.summary()}")
     assert not outcome.errors, outcome.summary()
     assert outcome.gave_up == 0, outcome.summary()
     expected = {k: before[k] + v for k, v in outcome.acknowledged_totals().items()}
-    scenario.wait_for_totals(ha.result_url, expected, 120)
+    seen, _waited = scenario.wait_for_totals(ha.result_url, expected, 120)
+    record(
+        "draining a node", "`kubectl drain` of the worker node with neither the Redis master nor the Postgres leader",
+        outcome, seen, expected, redis_master=None, db_leader=None, votes_accepted=None, results_live=None,
+        correct=time.monotonic() - ended,
+    )  # fmt: skip
     ha.wait_ready("redis", 3)
     ha.wait_ready("db", 3)
 
@@ -191,7 +210,12 @@ def test_losing_the_node_of_the_redis_master_and_the_postgres_leader_loses_and_d
         f"loss; {outcome.summary()}"
     )
     expected = {k: before[k] + v for k, v in outcome.acknowledged_totals().items()}
-    _seen, _waited = scenario.wait_for_totals(ha.result_url, expected, 180)
+    seen, _waited = scenario.wait_for_totals(ha.result_url, expected, 180)
     print(f"counted exactly {time.monotonic() - ended:.1f} s after the last vote")
+    record(
+        "losing a node", "the worker node of the Redis master and the Postgres leader killed (its container, for good)",
+        outcome, seen, expected, redis_master=promoted_s, db_leader=led_s, votes_accepted=gap,
+        results_live=(max(not_live) - killed) if not_live else None, correct=time.monotonic() - ended,
+    )  # fmt: skip
     assert outcome.gave_up == 0, outcome.summary()
     assert set(outcome.errors) <= CLEAR_ERRORS, outcome.summary()
