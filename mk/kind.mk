@@ -36,7 +36,7 @@ KIND_LOAD_IMAGES += $(K8S_REDIS_IMAGE) $(K8S_POSTGRES_IMAGE)
 STANDINS = kind/airgapped/standins '$(K8S_REDIS_IMAGE)=$(REDIS_IMAGE)' '$(K8S_POSTGRES_IMAGE)=$(POSTGRES_IMAGE)';
 endif
 
-.PHONY: kind-node-image kind-tools kind-up kind-addons kind-load kind-load-images deploy promote undeploy kind-down minikube-load test-kind
+.PHONY: kind-node-image kind-tools kind-up kind-addons kind-load kind-load-images deploy deploy-ha promote undeploy kind-down minikube-load test-kind
 
 ##@ Kubernetes
 kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETES_VERSION), no registry needed)
@@ -63,6 +63,9 @@ kind-load-images: ## load KIND_LOAD_IMAGES into the kind cluster
 deploy: ## apply k8s-specifications (demo Secrets only where none exists), restart what runs an older image, wait
 	@$(WITH_TOOLS); K8S_DIR='$(K8S_DIR)' NAMESPACE='$(K8S_NAMESPACE)' ROLLOUT_TIMEOUT='$(ROLLOUT_TIMEOUT)' \
 		tooling/deploy $(foreach name,$(IMAGES),$(name)=$(IMAGE_PREFIX)$(name):$(TAG))
+
+deploy-ha: ## install the chart's high-availability mode (Redis under Sentinel, Postgres under Patroni) in K8S_NAMESPACE; HELM_ARGS go to helm
+	@$(WITH_TOOLS); HELM=$(HELM) NAMESPACE='$(K8S_NAMESPACE)' CHART='$(CHART)' tooling/deploy-ha $(HELM_ARGS)
 
 promote: ## blue-green: send Service SERVICE (vote, result) to Deployment SERVICE-COLOR (blue, green) once it is available
 	@set -e; $(WITH_TOOLS); \

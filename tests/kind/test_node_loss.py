@@ -27,7 +27,7 @@ from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
 from .conftest import Cluster
-from .release import Release, installed
+from .release import RELEASE, Release
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
 
@@ -41,8 +41,15 @@ CLEAR_ERRORS = {"http_503", "ConnectionError", "ReadTimeout", "ConnectTimeout"}
 
 @pytest.fixture(scope="module")
 def ha(cluster: Cluster):
-    with installed(Release(cluster, NS, NODE_PORTS), "values-production.yaml", "values-ha.yaml") as r:
+    """The release as docs/kubernetes.md installs it: `make deploy-ha` (its own namespace here)."""
+    r = Release(cluster, NS, NODE_PORTS)
+    ports = " ".join(f"--set={app}.service.nodePort={port}" for app, port in NODE_PORTS.items())
+    try:
+        cluster.make("deploy-ha", f"K8S_NAMESPACE={NS}", f"HELM_ARGS={ports}", timeout=900)
         yield r
+    finally:
+        r.helm("uninstall", RELEASE, "--wait")
+        r.kubectl("delete", "namespace", NS, "--wait=true")
 
 
 def db_leader(r: Release) -> str:
