@@ -56,9 +56,10 @@ kind-addons: ## install metrics-server (for autoscaling) and MetalLB (for LoadBa
 
 kind-load: images kind-load-images ## build the images and load them into the kind cluster
 
+# One call: kind saves the images into one archive, so the layers they share go to each node once.
 kind-load-images: ## load KIND_LOAD_IMAGES into the kind cluster
 	@set -e; $(WITH_TOOLS); $(STANDINS) \
-	for image in $(KIND_LOAD_IMAGES); do kind load docker-image --name '$(KIND_CLUSTER)' "$$image"; done
+	kind load docker-image --name '$(KIND_CLUSTER)' $(KIND_LOAD_IMAGES)
 
 deploy: ## apply k8s-specifications (demo Secrets only where none exists), restart what runs an older image, wait
 	@$(WITH_TOOLS); K8S_DIR='$(K8S_DIR)' NAMESPACE='$(K8S_NAMESPACE)' ROLLOUT_TIMEOUT='$(ROLLOUT_TIMEOUT)' \
