@@ -8,6 +8,7 @@ import time
 
 from loadgen.voters import VotePlan, voter_id
 from tooling.waiting import eventually
+from voting_common import schema
 from voting_common.contract import DEAD_LETTER_STREAM, GROUP, OPTIONS, STREAM, encode
 
 from .stack import BenchStack
@@ -45,8 +46,7 @@ def fill(client, votes: list[tuple[str, str]]) -> list[tuple[str, str, int, int]
 
 def reset_tables(pg) -> None:
     with pg.cursor() as cur:
-        cur.execute("TRUNCATE votes")
-        cur.execute("UPDATE tally SET votes = 0")
+        cur.execute(schema.EMPTY_COUNTS)
         cur.execute("VACUUM ANALYZE votes, tally")
 
 

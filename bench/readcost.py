@@ -18,7 +18,7 @@ from .stack import BenchStack, metric
 
 def store_votes(pg, count: int) -> None:
     with pg.cursor() as cur:
-        cur.execute("TRUNCATE votes")
+        cur.execute(schema.EMPTY_COUNTS)
         cur.execute(
             "INSERT INTO votes (voter_id, choice, version_ms, version_seq)"
             " SELECT lpad(to_hex(i), 32, '0'), CASE WHEN i %% 2 = 0 THEN 'a' ELSE 'b' END, i, 0"

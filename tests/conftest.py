@@ -15,6 +15,7 @@ import pytest
 from tests.support.engine import docker_answers
 from tests.support.env import settings_from
 from tooling import manifests
+from voting_common import schema
 from voting_common.settings import PostgresSettings, RedisSettings
 
 # The images the chart runs (their one home), unless the environment names stand-ins.
@@ -133,7 +134,7 @@ def postgres_env(postgres_server) -> dict[str, str]:
     conn = psycopg2.connect(host=host, port=port, user="postgres", password=PG_PASSWORD, dbname="votes")
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("DROP TABLE IF EXISTS votes, tally, counting_progress, schema_migrations")
+            cur.execute(schema.DROP_ALL)
     finally:
         conn.close()
     return {

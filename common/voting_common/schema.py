@@ -55,6 +55,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
+# For tests and benchmarks, the two ways to start over, beside the tables they name. EMPTY_COUNTS
+# keeps the schema that a running worker uses; DROP_ALL leaves a database on which migrate() starts
+# from nothing.
+EMPTY_COUNTS = "TRUNCATE votes; UPDATE tally SET votes = 0;"
+DROP_ALL = "DROP TABLE IF EXISTS votes, tally, counting_progress, schema_migrations;"
+
 _LOCK_KEY = 7_165_431  # pg_advisory_xact_lock key: one migrator at a time across worker replicas
 
 

@@ -16,6 +16,7 @@ import pytest
 from tooling import ROOT
 from tooling.compose import ComposeStack, project_name
 from tooling.waiting import eventually
+from voting_common import schema
 from voting_common.contract import STREAM
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -92,7 +93,7 @@ def no_votes(stack):
         return stack.redis_cli("XLEN", STREAM) == "0"
 
     eventually(stream_empty, 60, "an empty vote stream", 0.2)
-    stack.psql("BEGIN; TRUNCATE votes; UPDATE tally SET votes = 0; COMMIT;")
+    stack.psql(f"BEGIN; {schema.EMPTY_COUNTS} COMMIT;")
     return stack
 
 
