@@ -18,6 +18,8 @@ KIND_NODE_IMAGE ?=
 AIRGAPPED     ?=
 K8S_DIR       ?= k8s-specifications
 K8S_NAMESPACE ?= vote
+# The values files (of the chart's folder) install-chart gives helm.
+CHART_VALUES  ?= values-production.yaml
 ROLLOUT_TIMEOUT ?= 300s
 MINIKUBE      ?= minikube
 # What kind-load-images loads: the app's images.
@@ -36,7 +38,7 @@ KIND_LOAD_IMAGES += $(K8S_REDIS_IMAGE) $(K8S_POSTGRES_IMAGE)
 STANDINS = kind/airgapped/standins '$(K8S_REDIS_IMAGE)=$(REDIS_IMAGE)' '$(K8S_POSTGRES_IMAGE)=$(POSTGRES_IMAGE)';
 endif
 
-.PHONY: kind-node-image kind-tools kind-up kind-addons kind-load kind-load-images deploy deploy-ha promote undeploy kind-down minikube-load test-kind
+.PHONY: kind-node-image kind-tools kind-up kind-addons kind-load kind-load-images deploy install-chart deploy-ha promote undeploy kind-down minikube-load test-kind
 
 ##@ Kubernetes
 kind-node-image: ## build the air-gapped kind node image (Kubernetes $(KUBERNETES_VERSION), no registry needed)
@@ -65,8 +67,12 @@ deploy: ## apply k8s-specifications (demo Secrets only where none exists), resta
 	@$(WITH_TOOLS); K8S_DIR='$(K8S_DIR)' NAMESPACE='$(K8S_NAMESPACE)' ROLLOUT_TIMEOUT='$(ROLLOUT_TIMEOUT)' \
 		tooling/deploy $(foreach name,$(IMAGES),$(name)=$(IMAGE_PREFIX)$(name):$(TAG))
 
-deploy-ha: ## install the chart's high-availability mode (Redis under Sentinel, Postgres under Patroni) in K8S_NAMESPACE; HELM_ARGS go to helm
-	@$(WITH_TOOLS); HELM=$(HELM) NAMESPACE='$(K8S_NAMESPACE)' CHART='$(CHART)' tooling/deploy-ha $(HELM_ARGS)
+install-chart: ## install the chart as an operator does in K8S_NAMESPACE: namespace, random credentials, helm upgrade --install with CHART_VALUES; HELM_ARGS go to helm
+	@$(WITH_TOOLS); HELM=$(HELM) NAMESPACE='$(K8S_NAMESPACE)' CHART='$(CHART)' VALUES='$(CHART_VALUES)' \
+		tooling/install-chart $(HELM_ARGS)
+
+deploy-ha: CHART_VALUES = values-production.yaml values-ha.yaml
+deploy-ha: install-chart ## install-chart in the high-availability mode (Redis under Sentinel, Postgres under Patroni)
 
 promote: ## blue-green: send Service SERVICE (vote, result) to Deployment SERVICE-COLOR (blue, green) once it is available
 	@set -e; $(WITH_TOOLS); \

@@ -4,7 +4,6 @@ made first), and the ways the live tests look at it."""
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,21 +72,12 @@ def ok(done: subprocess.CompletedProcess) -> str:
 
 @contextmanager
 def installed(r: Release, *values_files: str) -> Iterator[Release]:
-    """The chart installed with ``values_files`` (of the chart's folder), uninstalled afterwards."""
-    r.kubectl("create", "namespace", r.namespace)
-    r.kubectl("label", "namespace", r.namespace, "pod-security.kubernetes.io/enforce=restricted")
-    # The credentials production values expect to find, made as the docs tell an operator to.
-    credentials = {
-        "db-credentials": {"POSTGRES_USER": "votes", "POSTGRES_PASSWORD": secrets.token_hex(16)},
-        "redis-credentials": {"REDIS_PASSWORD": secrets.token_hex(16)},
-    }
-    for name, keys in credentials.items():
-        literals = [f"--from-literal={key}={value}" for key, value in keys.items()]
-        r.kubectl("-n", r.namespace, "create", "secret", "generic", name, *literals)
-    values = [arg for f in values_files for arg in ("--values", str(manifests.CHART / f))]
-    ports = [f"--set={app}.service.nodePort={port}" for app, port in r.node_ports.items()]
+    """The chart installed by `make install-chart` (as docs/kubernetes.md tells an operator to) with
+    ``values_files`` of the chart's folder, on the release's NodePorts; uninstalled afterwards."""
+    ports = " ".join(f"--set={app}.service.nodePort={port}" for app, port in r.node_ports.items())
     try:
-        ok(r.helm("install", RELEASE, str(manifests.CHART), *values, *ports, "--wait", "--timeout", "5m"))
+        values = f"CHART_VALUES={' '.join(values_files)}"
+        r.cluster.make("install-chart", f"K8S_NAMESPACE={r.namespace}", values, f"HELM_ARGS={ports}", timeout=900)
         yield r
     finally:
         r.helm("uninstall", RELEASE, "--wait")

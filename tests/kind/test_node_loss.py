@@ -27,7 +27,7 @@ from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
 from .conftest import Cluster
-from .release import RELEASE, Release
+from .release import Release, installed
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
 
@@ -41,15 +41,9 @@ CLEAR_ERRORS = {"http_503", "ConnectionError", "ReadTimeout", "ConnectTimeout"}
 
 @pytest.fixture(scope="module")
 def ha(cluster: Cluster):
-    """The release as docs/kubernetes.md installs it: `make deploy-ha` (its own namespace here)."""
-    r = Release(cluster, NS, NODE_PORTS)
-    ports = " ".join(f"--set={app}.service.nodePort={port}" for app, port in NODE_PORTS.items())
-    try:
-        cluster.make("deploy-ha", f"K8S_NAMESPACE={NS}", f"HELM_ARGS={ports}", timeout=900)
+    """The release as `make deploy-ha` installs it (in a namespace of its own here)."""
+    with installed(Release(cluster, NS, NODE_PORTS), "values-production.yaml", "values-ha.yaml") as r:
         yield r
-    finally:
-        r.helm("uninstall", RELEASE, "--wait")
-        r.kubectl("delete", "namespace", NS, "--wait=true")
 
 
 def db_leader(r: Release) -> str:
