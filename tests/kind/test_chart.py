@@ -10,6 +10,7 @@ blue-green promotion and roll-back under continuous voting, and `helm uninstall`
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 import threading
 import time
@@ -24,6 +25,7 @@ from tests.support import scenario
 from tests.support.engine import docker
 from tooling import manifests
 from tooling.waiting import eventually
+from voting_common.contract import OPTIONS
 
 from .conftest import Cluster
 from .release import RELEASE, Release, installed, ok
@@ -107,7 +109,7 @@ def test_the_vote_autoscaler_scales_out_under_load_and_back_in(release, addons):
 METALLB_ANNOUNCED = "nodeAssigned"  # the event MetalLB's speaker records once it answers for an address
 VOTE_FROM_THE_NETWORK = """
 import sys, urllib.request
-request = urllib.request.Request(sys.argv[1] + "/api/vote", data=b'{"vote": "a"}', method="POST",
+request = urllib.request.Request(sys.argv[1] + "/api/vote", data=sys.argv[3].encode(), method="POST",
     headers={"Content-Type": "application/json", "Cookie": "voter_id=" + sys.argv[2]})
 print(urllib.request.urlopen(request, timeout=10).status)
 """
@@ -145,10 +147,10 @@ def test_a_load_balancer_service_gets_an_address_from_metallb_and_serves_a_vote(
     # the address through MetalLB's ARP answers, not through a port published on this host.
     status = docker(
         "run", "--rm", "--network", "kind", "--entrypoint", "python", f"votingapp/vote:{manifests.app_version()}",
-        "-c", VOTE_FROM_THE_NETWORK, f"http://{ip}:5000", uuid.uuid4().hex,
+        "-c", VOTE_FROM_THE_NETWORK, f"http://{ip}:5000", uuid.uuid4().hex, json.dumps({"vote": OPTIONS[0]}),
     )  # fmt: skip
     assert status.strip() == "202"
-    scenario.wait_for_totals(release.result_url, {"a": before["a"] + 1, "total": before["total"] + 1}, 60)
+    scenario.wait_for_totals(release.result_url, {OPTIONS[0]: before[OPTIONS[0]] + 1, "total": before["total"] + 1}, 60)
 
 
 def test_a_drain_is_held_up_by_the_disruption_budget(release):

@@ -557,10 +557,10 @@ def test_worker_scaled_to_zero_under_voting_is_said_counting_stalled_then_counte
 
     stall_after_s = CountingSettings.model_fields["counting_stall_after_s"].default
     before = results_when_up(cluster)
-    cast = {"a": 0, "b": 0}
+    cast = dict.fromkeys(OPTIONS, 0)
 
     def vote_as_new_voter() -> None:
-        option = "a" if sum(cast.values()) % 3 else "b"
+        option = OPTIONS[0] if sum(cast.values()) % 3 else OPTIONS[1]
         with requests.Session() as voter:
             scenario.cast(voter, cluster.vote_url, option)
         cast[option] += 1
