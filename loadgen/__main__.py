@@ -33,8 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     before = fetch_totals(args.result_url) if args.wait else None
     with tqdm(total=sum(len(b) for b in plan.ballots()), unit="vote", disable=args.no_progress) as bar:
         outcome = run(args.vote_url, plan, concurrency=args.concurrency, rate=args.rate, on_vote=bar.update)
-    failed = sum(outcome.errors.values())
-    print(f"sent {outcome.requests} requests, acknowledged {outcome.acknowledged}, failed {failed}")
     print(outcome.summary())
     if outcome.gave_up:
         return 1

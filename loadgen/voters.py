@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
@@ -24,7 +25,8 @@ def voter_id(seed: int, index: int) -> str:
 
 @dataclass(frozen=True)
 class VotePlan:
-    """``voters`` distinct voters; a share votes ``a``; a share of them then change their vote."""
+    """``voters`` distinct voters; a share (``share_a``) first votes ``OPTIONS[0]``; a share of them
+    then change their vote."""
 
     voters: int
     share_a: float = 0.5
@@ -89,21 +91,8 @@ def post_vote(
     return post(f"{vote_url}/api/vote", json={"vote": option}, headers=headers, timeout=timeout)
 
 
-class _RateLimiter:
-    def __init__(self, per_second: float | None) -> None:
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self.next_at = time.monotonic()
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            at = max(self.next_at, now)
-            self.next_at = at + self.interval
-        if at > now:
-            time.sleep(at - now)
+class _GaveUp(Exception):
+    """A vote that will not be acknowledged: the deadline passed, the run was stopped, or the request is wrong."""
 
 
 def run(
@@ -124,36 +113,44 @@ def run(
     ballots = plan.ballots()
     outcome = Outcome(intended=sum(len(b) for b in ballots))
     lock = threading.Lock()
-    limiter = _RateLimiter(rate)
     next_voter = iter(range(len(ballots)))
     started = time.monotonic()
     end = started + deadline_s
+    next_at = started  # when the rate allows the next request (it never saves up for a burst)
     stop = stop or threading.Event()
     vote_url = vote_url.rstrip("/")
 
-    def cast(session: requests.Session, voter: str, option: str) -> bool:
-        while time.monotonic() < end and not stop.is_set():
-            limiter.wait()
-            sent = time.perf_counter()
-            kind = None
-            try:
-                response = post_vote(session, vote_url, option, voter)
-                if response.status_code == 202:
-                    with lock:
-                        outcome.requests += 1
-                        outcome.acknowledged += 1
-                        outcome.latencies.append(time.perf_counter() - sent)
-                        outcome.final[voter] = option
-                    return True
-                kind = f"http_{response.status_code}"
-            except requests.RequestException as exc:
-                kind = type(exc).__name__
-            with lock:
-                outcome.requests += 1
-                outcome.errors[kind] += 1
-            if kind in ("http_400", "http_413"):
-                return False  # our request is wrong; retrying will not help
-            time.sleep(retry_pause_s)
+    def pace() -> None:
+        nonlocal next_at
+        if not rate:
+            return
+        with lock:
+            now = time.monotonic()
+            at = max(next_at, now)
+            next_at = at + 1.0 / rate
+        if at > now:
+            time.sleep(at - now)
+
+    def acknowledged(session: requests.Session, voter: str, option: str) -> bool:
+        """One attempt at the vote, counted in ``outcome``."""
+        if time.monotonic() >= end or stop.is_set():
+            raise _GaveUp
+        pace()
+        sent = time.perf_counter()
+        try:
+            kind = f"http_{post_vote(session, vote_url, option, voter).status_code}"
+        except requests.RequestException as exc:
+            kind = type(exc).__name__
+        with lock:
+            outcome.requests += 1
+            if kind == "http_202":
+                outcome.acknowledged += 1
+                outcome.latencies.append(time.perf_counter() - sent)
+                outcome.final[voter] = option
+                return True
+            outcome.errors[kind] += 1
+        if kind in ("http_400", "http_413"):
+            raise _GaveUp  # our request is wrong; retrying will not help
         return False
 
     def thread_main() -> None:
@@ -167,7 +164,9 @@ def run(
                     return
                 voter = voter_id(plan.seed, index)
                 for option in ballots[index]:
-                    if not cast(session, voter, option):
+                    try:  # each vote retried until acknowledged, as a person pressing again
+                        eventually(partial(acknowledged, session, voter, option), deadline_s, "a vote", retry_pause_s)
+                    except (_GaveUp, AssertionError):  # AssertionError: past the deadline
                         with lock:
                             outcome.gave_up += 1
                         break
@@ -182,17 +181,15 @@ def run(
 
 
 def fetch_totals(result_url: str) -> dict[str, int]:
-    """``{"a": n, "b": m, "total": k}`` from ``/api/results``; raises if results are unavailable."""
+    """The votes per option and ``total`` from ``/api/results``; raises if results are unavailable."""
     response = requests.get(result_url.rstrip("/") + "/api/results", timeout=5)
     response.raise_for_status()
     return totals(response.json())
 
 
 def totals(body: dict) -> dict[str, int]:
-    """``{"a": n, "b": m, "total": k}`` from an ``/api/results`` answer."""
-    counts = {o["id"]: o["votes"] for o in body["options"]}
-    counts["total"] = body["total"]
-    return counts
+    """The votes per option and ``total`` from an ``/api/results`` answer."""
+    return {**{o["id"]: o["votes"] for o in body["options"]}, "total": body["total"]}
 
 
 def wait_for_totals(result_url: str, expected: dict[str, int], timeout: float = 120.0) -> tuple[dict, float]:
@@ -203,7 +200,6 @@ def wait_for_totals(result_url: str, expected: dict[str, int], timeout: float = 
     seen: dict = {}
 
     def matches() -> bool:
-        seen.clear()
         seen.update(fetch_totals(result_url))
         return all(seen.get(k) == v for k, v in expected.items())
 
