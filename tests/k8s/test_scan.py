@@ -18,9 +18,7 @@ pytestmark = pytest.mark.scan
 
 CONFIG = ROOT / "tooling" / "scan" / "checkov.yaml"
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-scan" / "bin" / "checkov"))
-TARGETS = [ROOT / "k8s-specifications", ROOT / ".github"]
-# The chart's optional objects too: the production and high-availability values with an Ingress and an
-# HTTPRoute (the single Redis is scanned in k8s-specifications/).
+# Beside the render of the default values: the production and high-availability ones, every option on.
 EVERY_OPTION = (
     "vote.ingress.enabled=true",
     "result.httpRoute.enabled=true",
@@ -28,10 +26,8 @@ EVERY_OPTION = (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def production_render(tmp_path_factory):
-    """The chart rendered with values-production.yaml, values-ha.yaml and every option on, scanned
-    beside the rest."""
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("production")
     rendered = manifests.template(
         *EVERY_OPTION, values_files=(manifests.CHART / "values-production.yaml", manifests.CHART / "values-ha.yaml")
@@ -39,32 +35,23 @@ def production_render(tmp_path_factory):
     for name, text in manifests.split(rendered).items():
         (folder / name).parent.mkdir(exist_ok=True)  # the `helm test` hooks live in tests/
         (folder / name).write_text(text)
-    TARGETS.append(folder)
-    yield folder
-    TARGETS.remove(folder)
+    return [ROOT / "k8s-specifications", ROOT / ".github", folder]
 
 
-def checkov(*args: str) -> list[dict]:
+def checkov(targets: list[Path], *args: str) -> list[dict]:
     """checkov's JSON report, one entry per framework, for ``args`` and the project's settings."""
     assert CHECKOV.exists(), f"{CHECKOV} missing: run `make scan-venv` (or set CHECKOV)"
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # with skip-download: nothing leaves the machine
     cmd = [str(CHECKOV), "--config-file", str(CONFIG), "-o", "json", *args]
-    for target in TARGETS:
-        cmd += ["-d", str(target)]
+    cmd += [arg for target in targets for arg in ("-d", str(target))]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode in (0, 1), done.stderr[-3000:]
-    return list(_documents(done.stdout))
-
-
-def _documents(text: str):
-    """Each report in ``text``: checkov prints one JSON document (an object or a list) per folder."""
-    decoder, at = json.JSONDecoder(), 0
-    while True:
-        at += len(text[at:]) - len(text[at:].lstrip())
-        if at == len(text):
-            return
-        doc, at = decoder.raw_decode(text, at)
-        yield from doc if isinstance(doc, list) else [doc]
+    reports, text = [], done.stdout.strip()
+    while text:  # one JSON document (an object or a list) per folder
+        doc, end = json.JSONDecoder().raw_decode(text)
+        reports += doc if isinstance(doc, list) else [doc]
+        text = text[end:].lstrip()
+    return reports
 
 
 def failures(reports: list[dict]) -> list[str]:
@@ -75,19 +62,16 @@ def failures(reports: list[dict]) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def reports() -> list[dict]:
-    return checkov()
-
-
-def test_the_manifests_and_workflows_pass_every_check_not_skipped(reports):
+def test_the_manifests_and_workflows_pass_every_check_not_skipped(targets):
+    reports = checkov(targets)
     assert {r["check_type"] for r in reports} == {"kubernetes", "github_actions"}
     assert all(r["summary"]["passed"] > 0 for r in reports)  # it did look at something
     assert failures(reports) == []
 
 
-def test_every_skipped_check_would_fail_without_its_skip():
+def test_every_skipped_check_would_fail_without_its_skip(targets):
     """A skip whose reason went away goes too: run only the skipped checks, unskipped."""
     skipped = yaml.safe_load(CONFIG.read_text())["skip-check"]
-    failed = {line.split()[0] for line in failures(checkov("--skip-check", "NONE", "--check", ",".join(skipped)))}
+    unskipped = checkov(targets, "--skip-check", "NONE", "--check", ",".join(skipped))
+    failed = {line.split()[0] for line in failures(unskipped)}
     assert failed == set(skipped)
