@@ -163,56 +163,58 @@ whatever its content type; unknown paths are 404 and known paths with other meth
 """
 
 
-def _cell(value) -> str:
-    return str(value).replace("|", "\\|")
-
-
 def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} s"
 
 
-def row(r: dict) -> str:
-    failed = sum(r["failed_requests"].values())
+def _requests(r: dict) -> str:
+    """Requests, then how many failed and of which kinds."""
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["failed_requests"].items()))
-    expected = r["expected"]["a"] + r["expected"]["b"]
-    counted = r["counted"]["a"] + r["counted"]["b"]
-    converged = "never" if r["convergence_seconds"] is None else f"{r['convergence_seconds']:.2f} s"
-    cells = [
-        r["scenario"],
-        r["fault"],
-        r["voters"],
-        r["votes_sent"],
-        f"{r['requests']} ({failed}{': ' + kinds if kinds else ''})",
-        r["acknowledged"],
-        f"{expected} (a {r['expected']['a']}, b {r['expected']['b']})",
-        f"{counted} (a {r['counted']['a']}, b {r['counted']['b']})",
-        r["lost"],
-        r["double_counted"],
-        converged,
-        f"{r['slowest_ack_seconds']:.2f} s",
-        _seconds(r.get("stalled_shown_seconds")),
-        *(_seconds(r.get(f"recovery_{name}_seconds")) for name in ("first_ack", "live", "correct")),
-        r["notes"],
-    ]
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+    return f"{r['requests']} ({sum(r['failed_requests'].values())}{': ' + kinds if kinds else ''})"
+
+
+def _line(cells: list) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def row(r: dict) -> str:
+    expected, counted = r["expected"], r["counted"]
+    return _line(
+        [
+            r["scenario"],
+            r["fault"],
+            r["voters"],
+            r["votes_sent"],
+            _requests(r),
+            r["acknowledged"],
+            f"{expected['a'] + expected['b']} (a {expected['a']}, b {expected['b']})",
+            f"{counted['a'] + counted['b']} (a {counted['a']}, b {counted['b']})",
+            r["lost"],
+            r["double_counted"],
+            "never" if r["convergence_seconds"] is None else f"{r['convergence_seconds']:.2f} s",
+            f"{r['slowest_ack_seconds']:.2f} s",
+            _seconds(r.get("stalled_shown_seconds")),
+            *(_seconds(r.get(f"recovery_{name}_seconds")) for name in ("first_ack", "live", "correct")),
+            r["notes"],
+        ]
+    )
 
 
 def node_row(r: dict) -> str:
-    failed = sum(r["failed_requests"].values())
-    kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["failed_requests"].items()))
-    cells = [
-        r["scenario"],
-        r["fault"],
-        r["voters"],
-        f"{r['requests']} ({failed}{': ' + kinds if kinds else ''})",
-        r["failed_requests"].get("http_503", 0),
-        r["acknowledged"],
-        r["lost"],
-        r["double_counted"],
-        *(_seconds(r[key]) for key in ("redis_master_seconds", "db_leader_seconds", "votes_accepted_seconds")),
-        *(_seconds(r[key]) for key in ("results_live_seconds", "correct_seconds")),
-    ]
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+    times = ("redis_master", "db_leader", "votes_accepted", "results_live", "correct")
+    return _line(
+        [
+            r["scenario"],
+            r["fault"],
+            r["voters"],
+            _requests(r),
+            r["failed_requests"].get("http_503", 0),
+            r["acknowledged"],
+            r["lost"],
+            r["double_counted"],
+            *(_seconds(r[f"{key}_seconds"]) for key in times),
+        ]
+    )
 
 
 def table(columns: list[tuple[str, str]], lines: list[str]) -> str:
