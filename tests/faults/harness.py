@@ -7,6 +7,7 @@ scenario; the votes table must hold one row per distinct voter; the stream must 
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import threading
@@ -29,14 +30,28 @@ from voting_common.contract import GROUP, OPTIONS, STREAM
 CLEAR_ERRORS = {"http_503", "ConnectionError"}
 # A server killed mid-answer also cuts a response short: still no answer, never a wrong one.
 CUT_SHORT = "ChunkedEncodingError"
+# GET a URL, printing the body whatever the status (a worker's health port is not published).
+WORKER_GET = (
+    "import sys, urllib.request as r, urllib.error as e\n"
+    "try: print(r.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())\n"
+    "except e.HTTPError as x: print(x.read().decode())"
+)
+
+
+def inspect(container: str, template: str) -> str:
+    return docker("inspect", "-f", template, container).strip()
 
 
 @dataclass
 class FaultStack(ComposeStack):
     """The compose stack under the fault suite's own project name, plus ways to look inside it."""
 
+    @property
+    def network(self) -> str:
+        return f"{self.project}_default"
+
     def redis_cli(self, *args: str, stdin: str | None = None) -> str:
-        """redis-cli in the redis container, authenticated; ``stdin`` (printf syntax) is sent as the last argument.
+        """redis-cli in the redis container; ``stdin`` (printf syntax) is sent as the last argument.
 
         Output that is not UTF-8 (a poison message's bytes) comes back backslash-escaped.
         """
@@ -50,14 +65,17 @@ class FaultStack(ComposeStack):
             raise AssertionError(f"{shlex.join(full)} failed: {out.stderr!r}")
         return out.stdout.decode("utf-8", "backslashreplace").strip()
 
+    def results(self) -> tuple[int, dict]:
+        response = requests.get(self.result_url + "/api/results", timeout=5)
+        return response.status_code, response.json()
+
     def vote_rows(self) -> int:
         return int(self.psql("select count(*) from votes") or 0)
 
     def pending_by_consumer(self) -> dict[str, int]:
         """Unacknowledged entries per worker (consumer name = container hostname)."""
-        lines = self.redis_cli("XPENDING", STREAM, GROUP).splitlines()
-        # Reply: count, smallest id, greatest id, then consumer / count pairs.
-        pairs = lines[3:]
+        # XPENDING's reply: count, smallest id, greatest id, then consumer / count pairs.
+        pairs = self.redis_cli("XPENDING", STREAM, GROUP).splitlines()[3:]
         return {pairs[i]: int(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
 
     def stream_depth(self) -> tuple[int, int]:
@@ -66,9 +84,15 @@ class FaultStack(ComposeStack):
         pending = self.redis_cli("XPENDING", STREAM, GROUP).splitlines()
         return length, int(pending[0]) if pending else 0
 
-    def worker_metrics(self, index: int = 1) -> str:
-        code = "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/metrics').read().decode())"
-        return self.compose("exec", "-T", "--index", str(index), "worker", "python", "-c", code, timeout=30).stdout
+    def worker_get(self, path: str, timeout: float = 25) -> str:
+        url = f"http://127.0.0.1:8080{path}"
+        return self.compose("exec", "-T", "worker", "python", "-c", WORKER_GET, url, str(timeout), timeout=30).stdout
+
+    def worker_metrics(self) -> str:
+        return self.worker_get("/metrics")
+
+    def worker_ready(self) -> dict:
+        return json.loads(self.worker_get("/readyz", timeout=3))
 
     def container_ids(self, service: str) -> list[str]:
         return self.compose("ps", "-q", "-a", service).stdout.split()
@@ -76,15 +100,51 @@ class FaultStack(ComposeStack):
     def service_logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", service, check=False).stdout
 
-    def hostname(self, container: str) -> str:
-        return docker("inspect", "-f", "{{.Config.Hostname}}", container).strip()
+    def cut_off(self, container: str) -> tuple[Callable[[], str], Callable[[], str]]:
+        """(break, repair): ``container`` disconnected from the stack's network (no reset), connected again."""
+        return (
+            lambda: docker("network", "disconnect", self.network, container),
+            lambda: docker("network", "connect", self.network, container),
+        )
+
+
+def plan(voters: int, seed: int, share_a: float = 0.5) -> VotePlan:
+    """A scenario's voters (``seed``: its own, so that no two scenarios share one); 30% change their mind."""
+    return VotePlan(voters=voters, share_a=share_a, change_share=0.3, seed=seed)
+
+
+def fault_at(
+    share: float,
+    break_it: Callable[[], object],
+    repair: Callable[[], object] = lambda: None,
+    during: Callable[[VoteTraffic], object] = lambda stream: None,
+) -> Callable[[VoteTraffic], None]:
+    """An ``inject``: at ``share`` of the stream break something, run ``during``, then repair (even
+    when ``during`` failed); recovery is timed from the repair."""
+
+    def inject(stream: VoteTraffic) -> None:
+        stream.wait_progress(share)
+        break_it()
+        try:
+            during(stream)
+        finally:
+            repair()
+        stream.recovered()
+
+    return inject
+
+
+def _thread(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 class VoteTraffic:
     """A plan of voters cast in a background thread while the test thread breaks things."""
 
-    def __init__(self, stack: FaultStack, plan: VotePlan, rate: float, concurrency: int = 8) -> None:
-        self.stack, self.plan, self.rate, self.concurrency = stack, plan, rate, concurrency
+    def __init__(self, stack: FaultStack, plan: VotePlan, rate: float) -> None:
+        self.stack, self.plan, self.rate = stack, plan, rate
         self.acked = 0
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
@@ -92,7 +152,7 @@ class VoteTraffic:
         self.recovery: Recovery | None = None
         self.stalled_shown: float | None = None  # seconds from the fault until counting_stalled was shown
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._main, name="vote-stream", daemon=True)
+        self._thread = _thread(self._main, "vote-stream")
 
     def _count(self) -> None:
         with self._lock:
@@ -101,38 +161,26 @@ class VoteTraffic:
             self.recovery.acknowledged()
 
     def recovered(self) -> None:
-        """Called by an ``inject`` the moment the broken part answers again: recovery is timed from here."""
-        self.recovery = Recovery(self.stack).start()
+        """Called the moment the broken part answers again: recovery is timed from here."""
+        self.recovery = Recovery(self.stack)
 
     def _main(self) -> None:
         try:
-            self.outcome = run(
-                self.stack.vote_url,
-                self.plan,
-                concurrency=self.concurrency,
-                rate=self.rate,
-                deadline_s=180,
-                on_vote=self._count,
-            )
+            self.outcome = run(self.stack.vote_url, self.plan, 8, self.rate, deadline_s=180, on_vote=self._count)
         except BaseException as exc:  # reported by join()
             self.error = exc
         finally:
             self.ended_at = time.monotonic()
 
-    def start(self) -> VoteTraffic:
-        self._thread.start()
-        return self
-
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def progress(self) -> float:
-        return self.acked / max(1, sum(len(b) for b in self.plan.ballots()))
-
     def wait_progress(self, share: float, timeout: float = 60) -> None:
-        """Until ``share`` of the plan's votes are acknowledged (or the stream ended)."""
-        eventually(lambda: self.progress() >= share or not self.running, timeout, f"{share:.0%} of the stream", 0.05)
+        """Until ``share`` of the plan's votes are acknowledged; fails if the stream ended first."""
+        votes = max(1, sum(len(b) for b in self.plan.ballots()))
+        eventually(lambda: self.acked / votes >= share or not self.running, timeout, f"{share:.0%} of the stream", 0.05)
+        assert self.running, f"the stream ended before {share:.0%} of it"
 
     def join(self) -> Outcome:
         self._thread.join(timeout=240)
@@ -156,7 +204,7 @@ class CanaryVoter:
         self.last: str | None = None
         self.failures: Counter = Counter()  # by kind, as loadgen counts them; a 503 without a message apart
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="canary", daemon=True)
+        self._thread = _thread(self._main, "canary")
 
     def _main(self) -> None:
         option = "a"
@@ -174,12 +222,12 @@ class CanaryVoter:
                     option = "b" if option == "a" else "a"
                     time.sleep(0.05)
                     continue
-                self.failures[f"http_{r.status_code}" + ("" if _error_message(r) else "_without_message")] += 1
+                try:
+                    message = r.json().get("error")
+                except ValueError:
+                    message = None
+                self.failures[f"http_{r.status_code}" + ("" if message else "_without_message")] += 1
                 time.sleep(0.1)
-
-    def start(self) -> CanaryVoter:
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
         self._stop.set()
@@ -206,11 +254,7 @@ class Recovery:
         self.first_ack: float | None = None
         self.live: float | None = None
         self.correct: float | None = None
-        self._thread = threading.Thread(target=self._main, name="recovery", daemon=True)
-
-    def start(self) -> Recovery:
-        self._thread.start()
-        return self
+        self._thread = _thread(self._main, "recovery")
 
     def acknowledged(self) -> None:
         if self.first_ack is None:
@@ -218,10 +262,10 @@ class Recovery:
 
     def _is_live(self) -> bool:
         try:
-            response = requests.get(self.stack.result_url + "/api/results", timeout=5)
-            return response.status_code == 200 and response.json().get("state") == "ok"
+            status, body = self.stack.results()
         except (requests.RequestException, ValueError):
             return False
+        return status == 200 and body.get("state") == "ok"
 
     def _caught_up(self) -> bool:
         try:
@@ -243,13 +287,6 @@ class Recovery:
 
     def join(self) -> None:
         self._thread.join(timeout=self.timeout + 10)
-
-
-def _error_message(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("error") or "")
-    except ValueError:
-        return ""
 
 
 @dataclass
@@ -279,7 +316,7 @@ class ScenarioRow:
     # From the fault until /api/results said counting_stalled (None: not a counting-stall scenario).
     stalled_shown_seconds: float | None = None
 
-    def check(self, recovery: bool = True) -> None:
+    def check(self, recovery: bool) -> None:
         assert self.acknowledged == self.votes_sent, f"{self.scenario}: not every vote was acknowledged"
         if recovery:
             for name in ("first_ack", "live", "correct"):
@@ -291,21 +328,6 @@ class ScenarioRow:
         assert self.vote_rows_added == self.expected["a"] + self.expected["b"], f"{self.scenario}: rows {self}"
 
 
-def settled_baseline(stack: FaultStack, timeout: float = 120) -> tuple[dict[str, int], int]:
-    """Totals and vote rows once nothing is left in the stream (so later deltas are this scenario's)."""
-    eventually(lambda: stack.stream_depth() == (0, 0), timeout, "an empty stream before the scenario", 0.5)
-    eventually(lambda: _readable(stack), timeout, "readable results before the scenario", 0.5)
-    return fetch_totals(stack.result_url), stack.vote_rows()
-
-
-def _readable(stack: FaultStack) -> bool:
-    try:
-        fetch_totals(stack.result_url)
-    except (requests.RequestException, ValueError, KeyError, TypeError):
-        return False
-    return True
-
-
 def measure(
     stack: FaultStack,
     scenario: str,
@@ -315,16 +337,21 @@ def measure(
     *,
     rate: float = 150,
     canary: bool = False,
-    converge_timeout: float = 120,
     notes: str | Callable[[], str] = "",
+    recovery: bool = True,
 ) -> tuple[ScenarioRow, Outcome, CanaryVoter | None]:
-    """Run ``plan`` as a background stream, call ``inject`` meanwhile, then measure and record.
+    """Run ``plan`` as a background stream, call ``inject`` meanwhile, then measure, record and check
+    the row (exact totals, nothing lost or double-counted; a time to recover unless not ``recovery``).
 
     ``notes`` (or what it returns, called once the stream has drained) goes into the report row.
     """
-    before, rows_before = settled_baseline(stack)
-    stream = VoteTraffic(stack, plan, rate).start()
-    checker = CanaryVoter(stack.vote_url, plan.seed).start() if canary else None
+    # Totals and vote rows once nothing is left in the stream, so the deltas are this scenario's.
+    eventually(lambda: stack.stream_depth() == (0, 0), 120, "an empty stream before the scenario", 0.5)
+    unreadable = (requests.RequestException, ValueError, KeyError, TypeError)
+    before = eventually(lambda: fetch_totals(stack.result_url), 120, "readable results", 0.5, unreadable)
+    rows_before = stack.vote_rows()
+    stream = VoteTraffic(stack, plan, rate)
+    checker = CanaryVoter(stack.vote_url, plan.seed) if canary else None
     try:
         inject(stream)
     finally:
@@ -333,14 +360,12 @@ def measure(
             checker.stop()
     if stream.recovery is not None:
         stream.recovery.join()
-    added = {o: n for o, n in plan.expected().items() if o in OPTIONS}
-    if checker:
-        added = {o: added[o] + checker.expected()[o] for o in OPTIONS}
+    canary_acked, canary_failures = (checker.acknowledged, checker.failures) if checker else (0, Counter())
+    added = {o: plan.expected()[o] + (checker.expected()[o] if checker else 0) for o in OPTIONS}
     expected = {o: before[o] + added[o] for o in OPTIONS}
-    waited_from = time.monotonic()
     try:
         # Counted from the end of the stream: the faults are over, how long until the totals are exact?
-        _seen, _ = wait_for_totals(stack.result_url, expected, converge_timeout - (waited_from - stream.ended_at))
+        wait_for_totals(stack.result_url, expected, 120 - (time.monotonic() - stream.ended_at))
         convergence: float | None = time.monotonic() - stream.ended_at
     except AssertionError:
         convergence = None
@@ -356,10 +381,10 @@ def measure(
         scenario=scenario,
         fault=fault,
         voters=plan.voters + (1 if checker else 0),
-        votes_sent=outcome.intended + (checker.acknowledged if checker else 0),
-        requests=outcome.requests + (checker.acknowledged + checker.failures.total() if checker else 0),
-        failed_requests=dict(outcome.errors + (checker.failures if checker else Counter())),
-        acknowledged=outcome.acknowledged + (checker.acknowledged if checker else 0),
+        votes_sent=outcome.intended + canary_acked,
+        requests=outcome.requests + canary_acked + canary_failures.total(),
+        failed_requests=dict(outcome.errors + canary_failures),
+        acknowledged=outcome.acknowledged + canary_acked,
         expected=added,
         counted=counted,
         lost=sum(max(0, added[o] - counted[o]) for o in OPTIONS),
@@ -381,4 +406,5 @@ def measure(
     report.record(asdict(result))
     print(f"{scenario}: {outcome.summary()}; {result}")
     assert drained, f"{scenario}: entries left in the stream: {stack.stream_depth()}"
+    result.check(recovery)
     return result, outcome, checker

@@ -4,28 +4,10 @@ import time
 
 import pytest
 
-from loadgen.voters import VotePlan
-from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, VoteTraffic, measure
+from tests.faults.harness import CLEAR_ERRORS, CUT_SHORT, FaultStack, VoteTraffic, fault_at, measure, plan
+from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults
-
-
-def bounce(stack: FaultStack, service: str, how: str, down_s: float = 1.5):
-    """An ``inject`` that takes ``service`` down at 30% of the stream and brings it back."""
-
-    def inject(stream: VoteTraffic) -> None:
-        stream.wait_progress(0.3)
-        assert stream.running, "the stream ended before the fault"
-        if how == "restart":  # graceful: SIGTERM, wait, start again
-            stack.compose("stop", "-t", "10", service)
-        else:
-            stack.compose("kill", "-s", "SIGKILL", service)
-        time.sleep(down_s)
-        stack.compose("start", service)
-        stream.recovered()
-
-    return inject
-
 
 SCENARIOS = {
     # name: (service, how, seed, fault description)
@@ -38,18 +20,29 @@ SCENARIOS = {
 }
 
 
+def take_down(stack: FaultStack, service: str, how: str) -> None:
+    if how == "restart":  # graceful: SIGTERM, wait, start again
+        stack.compose("stop", "-t", "10", service)
+    else:
+        stack.compose("kill", "-s", "SIGKILL", service)
+
+
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scenario):
     service, how, seed, fault = SCENARIOS[scenario]
-    result, outcome, canary = measure(
+    _, outcome, canary = measure(
         stack,
         scenario,
         fault,
-        VotePlan(voters=900, share_a=0.5, change_share=0.3, seed=seed),
-        bounce(stack, service, how),
+        plan(900, seed),
+        fault_at(
+            0.3,
+            lambda: take_down(stack, service, how),
+            lambda: stack.compose("start", service),
+            during=lambda stream: time.sleep(1.5),
+        ),
         canary=True,
     )
-    result.check()
     # A vote that failed got a clear answer: 503 with a message, or no connection at all.
     # (The canary voter also checks that every 503 carried a message.)
     allowed = CLEAR_ERRORS | ({CUT_SHORT} if how == "sigkill" and service == "vote" else set())
@@ -60,3 +53,41 @@ def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scena
         assert outcome.errors["ConnectionError"] + canary.failures["ConnectionError"] > 0
     if service == "db":
         assert not outcome.errors, "voting must not depend on Postgres"
+
+
+def shared_write_held(stack: FaultStack) -> bool:
+    """Redis holds a client's vote write (an EVAL of the XADD) with more of the same pipeline queued behind it."""
+    for line in stack.redis_cli("CLIENT", "LIST").splitlines():
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        if "b" in fields.get("flags", "") and fields.get("cmd") == "eval" and int(fields.get("qbuf", 0)) > 0:
+            return True
+    return False
+
+
+def test_vote_killed_mid_shared_write_loses_and_double_counts_nothing(stack):
+    """The vote container SIGKILLed while a shared write (several votes in one pipeline) is in flight."""
+    held: dict[str, int] = {}
+
+    def kill_while_held(stream: VoteTraffic) -> None:
+        eventually(lambda: shared_write_held(stack), 30, "a shared write held by Redis", 0.05)
+        held["acked"] = stream.acked
+        stack.compose("kill", "-s", "SIGKILL", "vote")
+        held["acked_after_kill"] = stream.acked
+
+    def repair() -> None:
+        stack.redis_cli("CLIENT", "UNPAUSE")
+        stack.compose("start", "vote")
+
+    _, outcome, _ = measure(
+        stack,
+        "vote SIGKILL mid shared write",
+        "the vote container killed with SIGKILL while Redis held one of its shared writes, started again",
+        plan(900, 0xFA020007),
+        # Redis postpones every write: the next shared write stays in flight until the kill.
+        fault_at(0.3, lambda: stack.redis_cli("CLIENT", "PAUSE", "60000", "WRITE"), repair, kill_while_held),
+    )
+    # Nothing can be acknowledged while Redis holds every write: the votes in flight got no 2xx.
+    assert held["acked_after_kill"] == held["acked"]
+    assert set(outcome.errors) <= CLEAR_ERRORS | {CUT_SHORT}, outcome.errors
+    # The kill was felt: requests in flight lost their connection or found nobody listening.
+    assert outcome.errors["ConnectionError"] + outcome.errors[CUT_SHORT] > 0, outcome.errors
