@@ -8,7 +8,7 @@ import pytest
 
 from tests.support import hostile
 from tests.support.processes import start_worker, wait_ready
-from tests.worker.test_process import enqueue_votes, tally, wait_drained
+from tests.worker.helpers import enqueue_votes, tally, wait_drained
 from tooling.waiting import eventually
 
 pytestmark = pytest.mark.integration

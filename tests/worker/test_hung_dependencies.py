@@ -2,46 +2,18 @@
 the worker gives up within its bounds, says it is not ready, loses and double-counts nothing, and
 applies the batch once the dependency answers again."""
 
-import threading
-
 import pytest
 import redis
 
+from tests.worker.helpers import add_votes, drain, voter
 from tooling.waiting import eventually
 from voting_common import schema
 from voting_common.contract import GROUP, STREAM, encode
 from voting_common.pgwait import PostgresNotAnswering
-from worker_app.health import HealthState
-from worker_app.loop import Worker
-from worker_app.shutdown import StopRequest
 
 pytestmark = pytest.mark.integration
 
 BOUNDS = {"postgres_timeout": 1, "postgres_connect_timeout": 1, "redis_timeout": 1, "backoff_cap_s": 0.5}
-
-
-def voter(i: int) -> str:
-    return f"{i:032x}"
-
-
-@pytest.fixture
-def running(make_settings):
-    """Start the worker loop in a thread; stopped (and checked to have stopped) afterwards."""
-    started: list[tuple[Worker, threading.Thread]] = []
-
-    def start(**overrides) -> Worker:
-        worker = Worker(make_settings(**BOUNDS, **overrides), HealthState(), StopRequest())
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        started.append((worker, thread))
-        eventually(lambda: worker.health.ready() is None, 30, "the worker ready", 0.05)
-        return worker
-
-    yield start
-    for worker, thread in started:
-        worker.stop.set()
-        thread.join(timeout=30)
-        assert not thread.is_alive()
 
 
 def drained(redis_client) -> bool:
@@ -53,36 +25,13 @@ def tally(pg_conn) -> dict[str, int] | None:
     return schema.read_tally(pg_conn)
 
 
-def holding_a_batch(make_settings, redis_client, votes: int, option: str):
-    """A connected worker that has read ``votes`` new votes and not yet handled them."""
-    for i in range(votes):
-        redis_client.xadd(STREAM, encode(voter(i), option))
-    worker = Worker(make_settings(**BOUNDS, worker_name="w1"), HealthState(), StopRequest())
-    worker._connect()
-    worker._recover_own = False
-    entries = worker.queue.read_new(100, 100)
-    assert len(entries) == votes
-    return worker, entries
-
-
-def step_until_drained(worker: Worker, redis_client, rounds: int = 10) -> None:
-    """What the loop does once the dependency answers: reconnect, read back its pending votes, apply."""
-    for _ in range(rounds):
-        worker._connect()
-        worker.step()
-        if drained(redis_client):
-            return
-    raise AssertionError("stream not drained")
-
-
 def test_a_frozen_postgres_mid_batch_is_noticed_then_the_batch_applied_once(
     running, redis_client, pg_conn, freeze_postgres
 ):
-    worker = running(batch_size=50)
+    worker = running(**BOUNDS, batch_size=50)
     with freeze_postgres():
         with redis_client.pipeline(transaction=True) as pipe:  # all at once: one batch reads them all
-            for i in range(40):
-                pipe.xadd(STREAM, encode(voter(i), "a" if i % 4 else "b"))
+            add_votes(pipe, ("a" if i % 4 else "b" for i in range(40)))
             pipe.execute()
         # Read from Redis, stuck in Postgres: the votes stay pending, the worker says it is not ready.
         eventually(lambda: worker.health.ready(), 30, "the worker to report Postgres not answering", 0.05)
@@ -93,37 +42,38 @@ def test_a_frozen_postgres_mid_batch_is_noticed_then_the_batch_applied_once(
     assert worker.health.ready() is None
 
 
-def test_a_frozen_redis_between_commit_and_ack_counts_the_batch_once(
-    make_settings, redis_client, pg_conn, freeze_redis
+@pytest.mark.parametrize(
+    ("votes", "option", "freeze", "error"),
+    [
+        # Postgres commits, then the acknowledgement gets no answer. Whether it still lands once Redis
+        # resumes or never does, the worker reads back what is pending under its name and applies it
+        # again: a no-op.
+        (20, "b", "freeze_redis", redis.TimeoutError),
+        (10, "a", "freeze_postgres", PostgresNotAnswering),  # the commit fails within the bound
+    ],
+)
+def test_a_batch_cut_short_by_a_frozen_dependency_is_counted_once(
+    request, unacked, redis_client, pg_conn, votes, option, freeze, error
 ):
-    worker, entries = holding_a_batch(make_settings, redis_client, 20, "b")
-    with freeze_redis(), pytest.raises(redis.TimeoutError):
-        worker.handle(entries)  # Postgres commits, then the acknowledgement gets no answer
-    # Committed; whether the acknowledgement still lands once Redis resumes or never does, the
-    # worker reads back what is pending under its name and applies it again: a no-op.
-    assert tally(pg_conn) == {"a": 0, "b": 20}
-    worker._on_error(redis.TimeoutError("frozen"))
-    assert "redis" in worker.health.ready()
-    step_until_drained(worker, redis_client)
-    assert tally(pg_conn) == {"a": 0, "b": 20}  # applied again: a no-op
+    add_votes(redis_client, [option] * votes)
+    worker, entries = unacked(**BOUNDS, worker_name="w1")
+    assert len(entries) == votes
+    with request.getfixturevalue(freeze)(), pytest.raises(error):
+        worker.handle(entries)
+    counted = {"a": 0, "b": 0, option: votes}
+    if error is redis.TimeoutError:
+        assert tally(pg_conn) == counted  # committed before the acknowledgement was lost
+    else:
+        assert worker.pg.closed
+    worker._on_error(error("frozen"))
+    assert freeze.removeprefix("freeze_") in worker.health.ready()
+    drain(worker, rounds=10)
+    assert tally(pg_conn) == counted
     assert worker.health.ready() is None
 
 
-def test_a_frozen_postgres_at_commit_fails_within_the_bound_and_the_retry_counts_once(
-    make_settings, redis_client, pg_conn, freeze_postgres
-):
-    worker, entries = holding_a_batch(make_settings, redis_client, 10, "a")
-    with freeze_postgres(), pytest.raises(PostgresNotAnswering):
-        worker.handle(entries)
-    assert worker.pg.closed
-    worker._on_error(PostgresNotAnswering("frozen"))
-    assert "postgres" in worker.health.ready()
-    step_until_drained(worker, redis_client)
-    assert tally(pg_conn) == {"a": 10, "b": 0}
-
-
 def test_a_frozen_redis_is_noticed_within_its_timeout_and_the_worker_recovers(running, redis_client, freeze_redis):
-    worker = running()
+    worker = running(**BOUNDS)
     with freeze_redis():
         eventually(lambda: worker.health.ready(), 30, "the worker to report Redis not answering", 0.05)
         assert "redis" in worker.health.ready()

@@ -7,60 +7,23 @@ import time
 import pytest
 import requests
 
-from tests.support.env import settings_from
 from tests.support.processes import handles_sigterm, spawn_worker, start_worker, wait_ready
+from tests.worker.helpers import add_votes, enqueue_votes, tally, wait_drained
 from tooling import metrics
 from tooling.forward import Forwarder
 from tooling.waiting import eventually
-from voting_common import schema
-from voting_common.connections import pg_connect
-from voting_common.contract import GROUP, OPTIONS, STREAM, encode
-from voting_common.settings import PostgresSettings
+from voting_common.contract import GROUP, STREAM
 
 pytestmark = pytest.mark.integration
 
 
-def voter(i: int) -> str:
-    return f"{i:032x}"
-
-
-def enqueue_votes(redis_client, voters: int, changers: int, seed: int = 1) -> dict[str, int]:
-    """Queue one vote per voter and a second, different vote for ``changers`` of them."""
-    rng = random.Random(seed)
-    final = {}
-    pipe = redis_client.pipeline(transaction=False)
-    for i in range(voters):
-        final[i] = rng.choice(OPTIONS)
-        pipe.xadd(STREAM, encode(voter(i), final[i]))
-    for i in rng.sample(range(voters), changers):
-        final[i] = "b" if final[i] == "a" else "a"
-        pipe.xadd(STREAM, encode(voter(i), final[i]))
-    pipe.execute()
-    return {"a": list(final.values()).count("a"), "b": list(final.values()).count("b")}
-
-
-def wait_drained(redis_client, timeout: float = 60) -> None:
-    eventually(lambda: redis_client.xlen(STREAM) == 0, timeout, "the stream to drain")
-
-
-def failed_attempts(port: int) -> float:
-    """Connection attempts the worker counted as failed (``worker_errors_total``, all dependencies)."""
-    return metrics.total(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text, "worker_errors_total")
-
-
-def tally(postgres_env):
-    conn = pg_connect(settings_from(postgres_env, PostgresSettings), "tests")
-    try:
-        return schema.read_tally(conn)
-    finally:
-        conn.close()
-
-
-def a_second_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path) -> None:
-    proc, _port = start_worker(worker_env, tmp_path / "worker2.log")
+def a_worker_ends_with(expected, env, redis_client, postgres_env, log) -> None:
+    """A worker started now drains the stream to exactly ``expected``, nothing pending, and exits 0."""
+    proc, _port = start_worker(env, log)
     try:
         wait_drained(redis_client)
         assert tally(postgres_env) == expected
+        assert redis_client.xpending(STREAM, GROUP)["pending"] == 0
     finally:
         proc.terminate()
         assert proc.wait(timeout=15) == 0
@@ -74,10 +37,9 @@ def test_sigterm_finishes_the_batch_acknowledges_it_and_exits_0(worker_env, redi
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
     assert redis_client.xpending(STREAM, GROUP)["pending"] == 0  # nothing left in flight
-    log = (tmp_path / "worker.log").read_text()
-    assert "worker stopped" in log
+    assert "worker stopped" in (tmp_path / "worker.log").read_text()
     # What it committed is exactly what it removed from the stream; the rest is still queued.
-    a_second_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path)
+    a_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path / "worker2.log")
 
 
 @pytest.mark.parametrize("delay", [0, 0.01, 0.03, 0.1, 0.3])
@@ -95,16 +57,16 @@ def test_sigterm_at_any_moment_of_start_up_exits_0_with_nothing_pending(
     assert "worker stopped" in (tmp_path / "worker.log").read_text()
     # Nothing in flight (the group exists only if it got as far as connecting).
     assert sum(group["pending"] for group in redis_client.xinfo_groups(STREAM)) == 0
-    # Whatever it did commit was removed from the stream: a second worker ends with the exact totals.
-    a_second_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path)
+    # Whatever it did commit was removed from the stream.
+    a_worker_ends_with(expected, worker_env, redis_client, postgres_env, tmp_path / "worker2.log")
 
 
 def test_sigterm_while_dependencies_are_unreachable_exits_0_promptly(tmp_path):
     nowhere = Forwarder(lambda: None)  # accepts, then closes at once: a server that is not there
     try:
         env = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(nowhere.port), "BACKOFF_CAP_S": "30"}
-        proc, _port = start_worker(env, tmp_path / "worker.log")
         log = tmp_path / "worker.log"
+        proc, _port = start_worker(env, log)
         eventually(lambda: "dependency not answering" in log.read_text(), 30, "a failed connection")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0  # not after the backoff pause: the pause ends on the signal
@@ -127,14 +89,7 @@ def test_sigkill_mid_batch_repeatedly_loses_and_double_counts_nothing(worker_env
         proc.wait(timeout=10)
         left.append(redis_client.xlen(STREAM))
     assert left[-1] > 0, f"the stream ran out before the last kill: {left}"
-    proc, _port = start_worker(env, tmp_path / "final.log")
-    try:
-        wait_drained(redis_client)
-        assert tally(postgres_env) == expected
-        assert redis_client.xpending(STREAM, GROUP)["pending"] == 0
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=15) == 0
+    a_worker_ends_with(expected, env, redis_client, postgres_env, tmp_path / "final.log")
 
 
 def test_worker_started_before_redis_and_postgres_converges(tmp_path):
@@ -163,20 +118,24 @@ def test_worker_started_before_redis_and_postgres_converges(tmp_path):
     }
     log = tmp_path / "worker.log"
     proc, port = start_worker(env, log)
+    url = f"http://127.0.0.1:{port}"
     try:
-        eventually(lambda: failed_attempts(port) >= 2, 30, "two failed attempts")
+        eventually(
+            lambda: metrics.total(requests.get(f"{url}/metrics", timeout=2).text, "worker_errors_total") >= 2,
+            30,
+            "two failed connection attempts",
+        )
         assert log.read_text().count("dependency not answering") == 1  # logged once, not per attempt
-        ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        ready = requests.get(f"{url}/readyz", timeout=2)
         assert ready.status_code == 503 and "redis" in ready.json()["reason"]
-        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        assert requests.get(f"{url}/healthz", timeout=2).status_code == 200
         with (
             redis_container() as rc,
             PostgresContainer(POSTGRES_IMAGE, username="postgres", password=PG_PASSWORD, dbname="votes") as pc,
         ):
             client = rc.get_client(decode_responses=True)
-            client.xadd(STREAM, encode(voter(1), "a"))
-            client.xadd(STREAM, encode(voter(2), "b"))
-            client.xadd(STREAM, encode(voter(1), "b"))
+            add_votes(client, ["a", "b"])
+            add_votes(client, ["b"])  # voter 0 changes a -> b
             targets["redis"] = (rc.get_container_host_ip(), int(rc.get_exposed_port(6379)))
             targets["postgres"] = (pc.get_container_host_ip(), int(pc.get_exposed_port(5432)))
             wait_ready(port, proc, timeout=60)

@@ -6,28 +6,24 @@ import threading
 
 import psycopg2
 import pytest
+from psycopg2.extras import RealDictCursor
 
 from tests.support.env import settings_from
+from tests.worker.helpers import add_votes, voter
 from tooling.waiting import eventually
 from voting_common import schema
 from voting_common.connections import pg_connect
 from voting_common.contract import GROUP, STREAM, Vote, encode
 from voting_common.settings import PostgresSettings
-from worker_app.health import HealthState
 from worker_app.loop import Worker
-from worker_app.shutdown import StopRequest
 from worker_app.store import Progress, apply_votes, beat, forget_gone_workers
 
 pytestmark = pytest.mark.integration
 
 
-def voter(i: int) -> str:
-    return f"{i:032x}"
-
-
 def progress_row(conn, consumer: str) -> dict | None:
     conn.rollback()  # a fresh snapshot
-    with conn.cursor() as cur:
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
             "SELECT counted, last_entry, waiting, beat_at, progressed_at, current_at"
             " FROM counting_progress WHERE consumer = %s",
@@ -35,26 +31,16 @@ def progress_row(conn, consumer: str) -> dict | None:
         )
         row = cur.fetchone()
     conn.rollback()
-    if row is None:
-        return None
-    return dict(zip(("counted", "last_entry", "waiting", "beat_at", "progressed_at", "current_at"), row, strict=True))
-
-
-@pytest.fixture
-def db(pg_conn):
-    schema.migrate(pg_conn)
-    return pg_conn
+    return row
 
 
 def test_a_batch_records_its_progress_with_its_votes(db):
     apply_votes(db, [Vote(voter(1), "a", 1, 0), Vote(voter(2), "b", 1, 1)], Progress("w1", 2, "1-1"))
     first = progress_row(db, "w1")
-    assert first is not None
     assert (first["counted"], first["last_entry"]) == (2, "1-1")
     assert first["progressed_at"] == first["current_at"] == first["beat_at"]
     apply_votes(db, [Vote(voter(3), "a", 2, 0)], Progress("w1", 1, "2-0"))
     second = progress_row(db, "w1")
-    assert second is not None
     assert (second["counted"], second["last_entry"]) == (3, "2-0")
     assert second["current_at"] > first["current_at"]
 
@@ -151,41 +137,29 @@ def test_an_idle_worker_keeps_reporting_and_a_busy_one_records_what_it_counted(m
         return row is not None and row["beat_at"] > first["beat_at"] and row["current_at"] > first["current_at"]
 
     eventually(beaten_again, 10, "another heartbeat", 0)
-    ids = [redis_client.xadd(STREAM, encode(voter(i), "a")) for i in range(5)]
+    ids = add_votes(redis_client, ["a"] * 5)
     eventually(lambda: worker.step() == 5, 10, "the batch", 0)
     row = progress_row(pg_conn, "w1")
     assert row is not None and (row["counted"], row["last_entry"]) == (5, ids[-1])
     assert schema.read_tally(pg_conn) == {"a": 5, "b": 0}
 
 
-def test_votes_held_where_nobody_can_count_them_make_the_worker_not_ready(make_settings, redis_client, pg_conn):
+def test_votes_held_where_nobody_can_count_them_make_the_worker_not_ready(running, redis_client, pg_conn):
     """Another consumer holds a vote (a frozen replica) that this worker may not take over yet: the
     worker sees it waiting, cannot progress, and says so; once it is handled, ready again."""
-    worker = Worker(
-        make_settings(worker_name="w1", counting_heartbeat_s=0.1, counting_stall_after_s=0.5, claim_idle_ms=3_600_000),
-        HealthState(),
-        StopRequest(),
-    )
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
-        eventually(lambda: worker.health.ready() is None, 30, "the worker ready", 0.05)
-        # Delivered to a replica that froze, in one transaction: this worker's blocked read cannot get it.
-        with redis_client.pipeline(transaction=True) as pipe:
-            pipe.xadd(STREAM, encode(voter(1), "a"))
-            pipe.xreadgroup(GROUP, "frozen", {STREAM: ">"})
-            entry, delivered = pipe.execute()
-        assert delivered, "the vote was not delivered to the frozen replica"
-        reason = eventually(worker.health.ready, 10, "the worker not ready", 0.05)
-        assert reason.startswith("1 votes waiting, none counted for")
-        results = schema.read_results(pg_conn)
-        assert results is not None and results.counting is not None and results.counting.waiting == 1
-        # The frozen replica comes back and finishes its batch (acknowledged and deleted).
-        redis_client.xack(STREAM, GROUP, entry)
-        redis_client.xdel(STREAM, entry)
-        eventually(lambda: worker.health.ready() is None, 10, "the worker ready again", 0.05)
-        assert worker.health.seconds_behind() == 0
-    finally:
-        worker.stop.set()
-        thread.join(timeout=30)
-    assert not thread.is_alive()
+    worker = running(worker_name="w1", counting_heartbeat_s=0.1, counting_stall_after_s=0.5, claim_idle_ms=3_600_000)
+    # Delivered to a replica that froze, in one transaction: this worker's blocked read cannot get it.
+    with redis_client.pipeline(transaction=True) as pipe:
+        pipe.xadd(STREAM, encode(voter(1), "a"))
+        pipe.xreadgroup(GROUP, "frozen", {STREAM: ">"})
+        entry, delivered = pipe.execute()
+    assert delivered, "the vote was not delivered to the frozen replica"
+    reason = eventually(worker.health.ready, 10, "the worker not ready", 0.05)
+    assert reason.startswith("1 votes waiting, none counted for")
+    results = schema.read_results(pg_conn)
+    assert results is not None and results.counting is not None and results.counting.waiting == 1
+    # The frozen replica comes back and finishes its batch (acknowledged and deleted).
+    redis_client.xack(STREAM, GROUP, entry)
+    redis_client.xdel(STREAM, entry)
+    eventually(lambda: worker.health.ready() is None, 10, "the worker ready again", 0.05)
+    assert worker.health.seconds_behind() == 0
