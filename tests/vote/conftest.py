@@ -6,8 +6,16 @@ from vote_app.settings import VoteSettings
 
 
 @pytest.fixture
-def app(redis_env):
-    return create_app({"TESTING": True, "SETTINGS": settings_from(redis_env, VoteSettings)})
+def make_app(redis_env):
+    """A vote app on the test Redis; keyword arguments override its settings."""
+    return lambda **overrides: create_app(
+        {"TESTING": True, "SETTINGS": settings_from(redis_env, VoteSettings, **overrides)}
+    )
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -41,9 +41,23 @@ class Recorder:
         return [self.result(item) for item in batch]
 
 
-def waiting(gc: GroupCommit) -> int:
-    with gc._lock:
-        return len(gc._waiting)
+def behind_a_write(gc: GroupCommit, write: Recorder, items: list[str]) -> list[Future]:
+    """Submit "first", hold its write, queue ``items`` behind it one at a time (so in that order),
+    then let the write go; the callers' futures, "first" first."""
+
+    def waiting() -> int:
+        with gc._lock:
+            return len(gc._waiting)
+
+    write.hold()
+    with ThreadPoolExecutor(len(items) + 1) as pool:
+        futures = [pool.submit(gc.submit, "first")]
+        write.wait_until_writing()
+        for n, item in enumerate(items, 1):
+            futures.append(pool.submit(gc.submit, item))
+            eventually(lambda n=n: waiting() == n, 10, f"{n} items waiting behind the write in flight", 0.005)
+        write.release()
+    return futures
 
 
 def test_a_lone_item_is_written_at_once_alone():
@@ -54,51 +68,26 @@ def test_a_lone_item_is_written_at_once_alone():
     assert write.batches == [["x"], ["y"]]
 
 
-def test_items_arriving_during_a_write_share_the_next_one_and_each_gets_its_own_result():
+@pytest.mark.parametrize(
+    ("max_batch", "batches"),
+    [
+        (64, [["first"], ["r0", "r1", "r2", "r3", "r4"]]),  # all that arrived during a write share the next
+        (2, [["first"], ["r0", "r1"], ["r2", "r3"], ["r4"]]),  # split in arrival order
+    ],
+)
+def test_items_waiting_behind_a_write_share_the_next_ones_and_each_gets_its_own_result(max_batch, batches):
     write = Recorder()
-    gc = GroupCommit(write)
-    write.hold()
-    with ThreadPoolExecutor(6) as pool:
-        first = pool.submit(gc.submit, "first")
-        write.wait_until_writing()
-        rest = {item: pool.submit(gc.submit, item) for item in ("r1", "r2", "r3", "r4", "r5")}
-        eventually(lambda: waiting(gc) == 5, 10, "five items waiting behind the write in flight", 0.005)
-        write.release()
-        assert first.result(10) == "id-first"
-        assert {item: f.result(10) for item, f in rest.items()} == {item: f"id-{item}" for item in rest}
-    assert write.batches[0] == ["first"]
-    assert sorted(write.batches[1]) == ["r1", "r2", "r3", "r4", "r5"]
-    assert len(write.batches) == 2
-
-
-def test_max_batch_splits_the_waiting_items_in_arrival_order():
-    write = Recorder()
-    gc = GroupCommit(write, max_batch=2)
-    write.hold()
-    with ThreadPoolExecutor(6) as pool:
-        futures = [pool.submit(gc.submit, "first")]
-        write.wait_until_writing()
-        for i in range(5):
-            futures.append(pool.submit(gc.submit, f"r{i}"))
-            eventually(lambda n=i + 1: waiting(gc) == n, 10, f"{i + 1} items waiting", 0.005)
-        write.release()
-        assert [f.result(10) for f in futures] == ["id-first"] + [f"id-r{i}" for i in range(5)]
-    assert write.batches == [["first"], ["r0", "r1"], ["r2", "r3"], ["r4"]]
+    futures = behind_a_write(GroupCommit(write, max_batch=max_batch), write, [f"r{i}" for i in range(5)])
+    assert [f.result(10) for f in futures] == ["id-first"] + [f"id-r{i}" for i in range(5)]
+    assert write.batches == batches
 
 
 def test_an_error_in_place_of_a_result_fails_that_item_alone():
     write = Recorder(result=lambda item: ValueError(f"refused {item}") if item == "bad" else f"id-{item}")
-    gc = GroupCommit(write)
-    write.hold()
-    with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(gc.submit, "first")
-        write.wait_until_writing()
-        good, bad = pool.submit(gc.submit, "good"), pool.submit(gc.submit, "bad")
-        eventually(lambda: waiting(gc) == 2, 10, "two items waiting", 0.005)
-        write.release()
-        assert first.result(10) == "id-first" and good.result(10) == "id-good"
-        with pytest.raises(ValueError, match="refused bad"):
-            bad.result(10)
+    first, good, bad = behind_a_write(GroupCommit(write), write, ["good", "bad"])
+    assert first.result(10) == "id-first" and good.result(10) == "id-good"
+    with pytest.raises(ValueError, match="refused bad"):
+        bad.result(10)
 
 
 def test_a_failed_write_fails_each_of_its_items_and_the_next_write_goes_ahead():

@@ -9,7 +9,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from werkzeug.http import parse_cookie
 
@@ -76,21 +76,6 @@ body = st.one_of(
 )
 
 
-@pytest.fixture
-def clean(redis_client):
-    """Call between examples: the stream emptied (hypothesis runs many examples per test)."""
-
-    def clean() -> None:
-        redis_client.delete(STREAM)
-
-    return clean
-
-
-def sent_voter_id(cookie: str | None) -> str | None:
-    """The voter_id cookie as the server reads it from the Cookie header (werkzeug's own parser)."""
-    return None if cookie is None else parse_cookie(cookie).get("voter_id")
-
-
 def set_voter_cookie(response) -> str | None:
     for header in response.headers.getlist("Set-Cookie"):
         if header.startswith("voter_id="):
@@ -100,8 +85,8 @@ def set_voter_cookie(response) -> str | None:
 
 @PROPERTY_SETTINGS
 @given(path=st.sampled_from(["/", "/api/vote"]), data=body, ctype=content_type, cookie=cookie_header)
-def test_any_post_is_never_5xx_and_queues_only_well_formed_votes(app, redis_client, clean, path, data, ctype, cookie):
-    clean()
+def test_any_post_is_never_5xx_and_queues_only_well_formed_votes(app, redis_client, path, data, ctype, cookie):
+    redis_client.delete(STREAM)  # hypothesis runs many examples per test
     headers = {"Cookie": cookie} if cookie is not None else {}
     response = app.test_client(use_cookies=False).post(path, data=data, content_type=ctype, headers=headers)
     accepted = 303 if path == "/" else 202
@@ -116,7 +101,7 @@ def test_any_post_is_never_5xx_and_queues_only_well_formed_votes(app, redis_clie
     assert set(fields) == {"voter", "vote"} and fields["vote"] in OPTIONS
     assert is_voter_id(fields["voter"])
     assert set_voter_cookie(response) == fields["voter"]
-    sent = sent_voter_id(cookie)
+    sent = None if cookie is None else parse_cookie(cookie).get("voter_id")  # as the server reads it
     if is_voter_id(sent):
         assert fields["voter"] == sent  # a well-formed id is the voter's own
     elif sent is not None:
@@ -125,10 +110,8 @@ def test_any_post_is_never_5xx_and_queues_only_well_formed_votes(app, redis_clie
 
 @PROPERTY_SETTINGS
 @given(vote=st.sampled_from(OPTIONS), cookie=voter_cookie, api=st.booleans())
-def test_a_valid_vote_is_queued_as_sent_with_the_voter_id_only_if_well_formed(
-    app, redis_client, clean, vote, cookie, api
-):
-    clean()
+def test_a_valid_vote_is_queued_as_sent_with_the_voter_id_only_if_well_formed(app, redis_client, vote, cookie, api):
+    redis_client.delete(STREAM)
     client = app.test_client()  # a new browser, holding only this cookie
     client.set_cookie("voter_id", cookie)
     response = client.post("/api/vote", json={"vote": vote}) if api else client.post("/", data={"vote": vote})
@@ -146,8 +129,8 @@ def test_a_valid_vote_is_queued_as_sent_with_the_voter_id_only_if_well_formed(
     ctype=content_type,
     filler=st.sampled_from([b"x", b"{", b"vote=a&", b"\xff"]),
 )
-def test_oversized_bodies_are_413_and_nothing_is_queued(client, redis_client, clean, path, size, ctype, filler):
-    clean()
+def test_oversized_bodies_are_413_and_nothing_is_queued(client, redis_client, path, size, ctype, filler):
+    redis_client.delete(STREAM)
     data = (filler * size)[:size]
     response = client.post(path, data=data, content_type=ctype)
     assert response.status_code == 413, response.get_data()[:200]
@@ -163,10 +146,10 @@ def test_oversized_bodies_are_413_and_nothing_is_queued(client, redis_client, cl
     method=st.sampled_from(METHODS),
     data=st.binary(max_size=100),
 )
-def test_any_method_and_path_is_never_5xx_and_unknown_paths_are_404(
-    client, redis_client, clean, segments, method, data
-):
-    clean()
+@example(segments=["nope"], method="GET", data=b"")
+@example(segments=[], method="PUT", data=b"")
+def test_any_method_and_path_is_never_5xx_and_unknown_paths_are_404(client, redis_client, segments, method, data):
+    redis_client.delete(STREAM)
     assume(all(s not in (".", "..") for s in segments))
     path = "/" + "/".join(quote(s, safe="") for s in segments)
     decoded = "/" + "/".join(segments)

@@ -3,10 +3,13 @@ they made kept on its button; programs get a JSON 503. Nothing is acknowledged o
 
 import re
 
+import pytest
 
-def test_a_form_vote_while_redis_is_down_shows_the_page_saying_voting_is_paused(down_app):
+
+@pytest.mark.parametrize("headers", [{}, {"Accept": "text/html"}], ids=["no-accept", "html"])
+def test_a_form_vote_while_redis_is_down_shows_the_page_saying_voting_is_paused(down_app, headers):
     client = down_app.test_client()
-    response = client.post("/", data={"vote": "b"}, headers={"Accept": "text/html"})
+    response = client.post("/", data={"vote": "b"}, headers=headers)
     assert response.status_code == 503 and response.mimetype == "text/html"
     assert response.headers["Retry-After"] == "5"
     page = response.get_data(as_text=True)
@@ -18,13 +21,17 @@ def test_a_form_vote_while_redis_is_down_shows_the_page_saying_voting_is_paused(
 
 
 def test_the_api_while_redis_is_down_is_a_json_503_with_retry_after(down_app):
-    response = down_app.test_client().post("/api/vote", json={"vote": "a"})
+    client = down_app.test_client()
+    response = client.post("/api/vote", json={"vote": "a"})
     assert response.status_code == 503 and "not recorded" in response.json["error"]
     assert response.headers["Retry-After"] == "5"
+    assert client.get_cookie("voter_id") is None  # nothing acknowledged, nothing remembered
 
 
 def test_the_page_is_served_and_the_kubernetes_probe_ready_while_redis_is_down(down_app):
     client = down_app.test_client()
     assert client.get("/").status_code == 200
+    assert client.get("/healthz").status_code == 200
     assert client.get("/readyz?exclude=redis").status_code == 200
-    assert client.get("/readyz").status_code == 503
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "redis" in ready.json["reason"]

@@ -8,11 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.env import settings_from
 from tooling.waiting import eventually
-from vote_app import create_app
 from vote_app.queue import get_writer
-from vote_app.settings import VoteSettings
 from voting_common.contract import STREAM
 
 pytestmark = pytest.mark.integration
@@ -21,15 +18,12 @@ VOTERS = [f"{i:032x}" for i in range(1, 9)]
 
 
 @pytest.fixture
-def slow_app(redis_env):
+def slow_app(make_app):
     """A vote app that waits long enough for Redis to come back from a pause of its writes."""
-    settings = settings_from({**redis_env, "REDIS_TIMEOUT": "20"}, VoteSettings)
-    return create_app({"TESTING": True, "SETTINGS": settings})
+    return make_app(redis_timeout=20)
 
 
-def waiting(app) -> int:
-    with app.app_context():
-        writer = get_writer()
+def waiting(writer) -> int:
     with writer._lock:
         return len(writer._waiting)
 
@@ -54,7 +48,7 @@ def test_votes_in_flight_together_share_one_write_and_each_gets_its_own_entry(sl
             first = pool.submit(vote, VOTERS[0])
             eventually(lambda: batches == [1], 10, "the first vote's write in flight", 0.01)
             rest = [pool.submit(vote, v) for v in VOTERS[1:]]
-            eventually(lambda: waiting(slow_app) == len(VOTERS) - 1, 10, "the other votes waiting", 0.01)
+            eventually(lambda: waiting(writer) == len(VOTERS) - 1, 10, "the other votes waiting", 0.01)
             assert not first.done(), "answered before Redis acknowledged the vote"
             redis_client.execute_command("CLIENT", "UNPAUSE")
             answers = [first.result(30), *(f.result(30) for f in rest)]
@@ -101,11 +95,10 @@ def test_concurrent_votes_are_each_queued_exactly_once(app, redis_client):
     assert {entries[entry_id]["voter"]: entry_id for entry_id in entries} == ids
 
 
-def test_a_vote_that_reaches_redis_after_its_deadline_is_refused_and_never_written(redis_env, redis_client):
+def test_a_vote_that_reaches_redis_after_its_deadline_is_refused_and_never_written(make_app, redis_client):
     """Redis holds every write for longer than the vote's deadline: when the write is let through,
     Redis itself refuses it, so a client that gave up waiting never sees its old vote land later."""
-    settings = settings_from({**redis_env, "REDIS_TIMEOUT": "20", "WRITE_DEADLINE_S": "0.5"}, VoteSettings)
-    client = create_app({"TESTING": True, "SETTINGS": settings}).test_client()
+    client = make_app(redis_timeout=20, write_deadline_s=0.5).test_client()
     redis_client.execute_command("CLIENT", "PAUSE", "1500", "WRITE")  # lifts by itself
     r = client.post("/api/vote", json={"vote": "a"})
     assert r.status_code == 503 and "not recorded" in r.json["error"]

@@ -60,24 +60,22 @@ def group(docker_engine):
         yield {"sentinel": (ip, 26379), "master": master, "replica": replica, "network": network, "server": server}
 
 
-def in_sync(master: redis.Redis) -> None:
-    eventually(
-        lambda: master.info("replication").get("slave0", {}).get("state") == "online", 30, "a replica in sync", 0.2
-    )
+def in_sync(master: redis.Redis, replicas: int = 1) -> None:
+    def online() -> int:
+        info = master.info("replication")
+        return sum(info.get(f"slave{i}", {}).get("state") == "online" for i in range(info["connected_slaves"]))
+
+    eventually(lambda: online() >= replicas, 30, f"{replicas} replica(s) in sync", 0.2)
 
 
-def replicas_online(master: redis.Redis) -> int:
-    info = master.info("replication")
-    return sum(info.get(f"slave{i}", {}).get("state") == "online" for i in range(info["connected_slaves"]))
-
-
-def sentinel_env(group) -> dict[str, str]:
+def through_sentinel(group, cls=VoteSettings, **overrides):
+    """A service's settings that find the master through the group's Sentinel."""
     host, port = group["sentinel"]
-    return {"REDIS_SENTINELS": f"{host}:{port}", "REDIS_PASSWORD": REDIS_PASSWORD}
+    return settings_from({"REDIS_SENTINELS": f"{host}:{port}", "REDIS_PASSWORD": REDIS_PASSWORD}, cls, **overrides)
 
 
 def test_a_vote_is_acknowledged_only_once_a_replica_has_it(group):
-    settings = settings_from({**sentinel_env(group), "REDIS_WAIT_REPLICAS": "1"}, VoteSettings)
+    settings = through_sentinel(group, redis_wait_replicas=1)
     queue = redis_client(settings)
     in_sync(queue)
     app = create_app({"TESTING": True, "SETTINGS": settings})
@@ -95,12 +93,10 @@ def test_a_batch_waits_for_every_replica_even_when_one_joined_since_the_last(gro
     """A process's first write waits for the one replica it knows of (``REDIS_WAIT_REPLICAS``); the
     master has two, and the second is frozen: the batch is written again, waiting for both, and is
     acknowledged once the second, let go meanwhile, has it too."""
-    settings = settings_from(
-        {**sentinel_env(group), "REDIS_WAIT_REPLICAS": "1", "REDIS_WAIT_TIMEOUT_MS": "10000"}, VoteSettings
-    )
+    settings = through_sentinel(group, redis_wait_replicas=1, redis_wait_timeout_ms=10000)
     with redis_in(group["network"], "replica2", f"{group['server']} --replicaof master 6379") as second:
         queue = redis_client(settings)
-        eventually(lambda: replicas_online(queue) == 2, 30, "both replicas in sync", 0.2)
+        in_sync(queue, replicas=2)
         app = create_app({"TESTING": True, "SETTINGS": settings})
         client = app.extensions["redis"]
         sent: list[int] = []
@@ -127,8 +123,8 @@ def test_a_batch_waits_for_every_replica_even_when_one_joined_since_the_last(gro
 def test_vote_and_worker_follow_the_master_sentinel_promotes(group):
     """Until the old master is told it is a replica it still takes writes, which it then drops:
     WAIT refuses those votes (the old master has no replica left), and the client sends them again."""
-    env = {**sentinel_env(group), "REDIS_WAIT_REPLICAS": "1"}
-    vote, worker = settings_from(env, VoteSettings), settings_from(env, WorkerSettings)
+    vote = through_sentinel(group, redis_wait_replicas=1)
+    worker = through_sentinel(group, WorkerSettings, redis_wait_replicas=1)
     app = create_app({"TESTING": True, "SETTINGS": vote})
     old = app.extensions["redis"].info("server")["run_id"]
     in_sync(redis_client(vote))
@@ -168,8 +164,8 @@ def test_a_sentinel_that_does_not_answer_is_asked_once_per_lookup(group):
 
         threading.Thread(target=take, daemon=True).start()
         host, port = group["sentinel"]
-        env = {**sentinel_env(group), "REDIS_SENTINELS": f"127.0.0.1:{silent.getsockname()[1]},{host}:{port}"}
-        queue = redis_client(settings_from({**env, "REDIS_TIMEOUT": "0.3"}, VoteSettings))
+        sentinels = f"127.0.0.1:{silent.getsockname()[1]},{host}:{port}"
+        queue = redis_client(through_sentinel(group, redis_sentinels=sentinels, redis_timeout=0.3))
         try:
             assert queue.ping()
             assert len(accepted) == 1
@@ -181,8 +177,8 @@ def test_a_sentinel_that_does_not_answer_is_asked_once_per_lookup(group):
 def test_a_reply_that_came_too_late_is_never_read_as_the_next_commands(group):
     """A command through Sentinel times out while the master is paused; the master answers it
     later. The connection it used is closed, so the next command gets its own reply."""
-    queue = redis_client(settings_from({**sentinel_env(group), "REDIS_TIMEOUT": "0.3"}, VoteSettings))
-    admin = redis_client(settings_from(sentinel_env(group), VoteSettings))
+    queue = redis_client(through_sentinel(group, redis_timeout=0.3))
+    admin = redis_client(through_sentinel(group))
     assert queue.echo("warm") == "warm"  # one pooled connection, to the master
     admin.execute_command("CLIENT", "PAUSE", "1000", "ALL")
     with pytest.raises(redis.TimeoutError):
