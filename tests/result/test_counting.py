@@ -2,9 +2,9 @@
 with the tally, never from Redis), against real Postgres. The worker's reports are written here with
 the worker's own functions; a stall threshold of 0.6 s keeps the tests short."""
 
-import json
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -38,6 +38,24 @@ def state_is(app, state: str):
     return lambda: (r := api(app))[1]["state"] == state and r
 
 
+@contextmanager
+def reporting(pg_conn, waiting: int):
+    """An alive worker, beating every 0.1 s, that reports ``waiting`` votes and counts nothing."""
+    stop = threading.Event()
+
+    def beats() -> None:
+        while not stop.wait(0.1):
+            beat(pg_conn, "w1", waiting)
+
+    reporter = threading.Thread(target=beats)
+    reporter.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        reporter.join()
+
+
 def test_a_worker_that_stops_reporting_is_counting_stalled_since_its_last_report(counting_app, pg_conn):
     status, body = eventually(state_is(counting_app, "ok"), 10, "results ok", 0.02)
     assert status == 200 and "stalled_since" not in body
@@ -57,23 +75,12 @@ def test_a_worker_that_stops_reporting_is_counting_stalled_since_its_last_report
 
 def test_a_worker_that_reports_votes_waiting_without_progress_is_counting_stalled(counting_app, pg_conn):
     eventually(state_is(counting_app, "ok"), 10, "results ok", 0.02)
-    stop = threading.Event()
-
-    def reports(waiting: int) -> None:  # an alive worker, beating every 0.1 s, that counts nothing
-        while not stop.wait(0.1):
-            beat(pg_conn, "w1", waiting)
-
-    reporter = threading.Thread(target=reports, args=(4,))
-    reporter.start()
-    try:
+    with reporting(pg_conn, waiting=4):
         status, body = eventually(state_is(counting_app, "counting_stalled"), 10, "counting stalled", 0.02)
         assert status == 503 and body["waiting"] == 4
         assert body["error"] == f"counting stalled: 4 votes waiting, none counted since {body['stalled_since']}"
         page = counting_app.test_client().get("/").get_data(as_text=True)
         assert f"Not live: votes are waiting to be counted since {body['stalled_since'][11:19]} UTC." in page
-    finally:
-        stop.set()
-        reporter.join()
     beat(pg_conn, "w1", 0)  # the votes were counted elsewhere (another replica): nothing waits
     eventually(state_is(counting_app, "ok"), 10, "results ok again", 0.02)
 
@@ -82,47 +89,20 @@ def test_an_idle_worker_is_never_counting_stalled(counting_app, pg_conn):
     """A worker up with no votes: reporting nothing waiting every 0.1 s for 5 s (over 8 thresholds),
     every answer is ok."""
     eventually(state_is(counting_app, "ok"), 10, "results ok", 0.02)
-    stop = threading.Event()
-
-    def idle_reports() -> None:
-        while not stop.wait(0.1):
-            beat(pg_conn, "w1", 0)
-
-    reporter = threading.Thread(target=idle_reports)
-    reporter.start()
-    seen = set()
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            seen.add(api(counting_app)[1]["state"])
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        reporter.join()
-    assert seen == {"ok"}
+    # Every answer for 5 s is ok: waiting for any other times out.
+    with reporting(pg_conn, waiting=0), pytest.raises(AssertionError, match="timed out after 5s waiting for a state"):
+        eventually(lambda: (state := api(counting_app)[1]["state"]) != "ok" and state, 5, "a state other than ok", 0.05)
 
 
-def test_the_stream_says_when_counting_stalls_and_when_it_is_current_again(counting_app, pg_conn):
+def test_the_stream_says_when_counting_stalls_and_when_it_is_current_again(counting_app, pg_conn, stream):
     eventually(state_is(counting_app, "ok"), 10, "results ok", 0.02)
-    response = counting_app.test_client().get("/stream", buffered=False)
-    chunks = iter(response.response)
-    assert next(chunks).startswith(b"retry:")
-
-    def next_state() -> dict:
-        while True:  # keep-alive comments carry no data
-            chunk = next(chunks).decode()
-            if "data: " in chunk:
-                return json.loads(chunk.split("data: ", 1)[1])
-
-    try:
-        assert next_state()["state"] == "ok"
-        # The numbers do not change, only the judgement: the watcher must wake the stream.
-        stalled = next_state()
-        assert stalled["state"] == "counting_stalled" and stalled["stalled_since"]
-        beat(pg_conn, "w1", 0)
-        assert next_state()["state"] == "ok"
-    finally:
-        response.close()
+    _response, message = stream(counting_app)
+    assert message()["state"] == "ok"
+    # The numbers do not change, only the judgement: the watcher must wake the stream.
+    stalled = message()
+    assert stalled["state"] == "counting_stalled" and stalled["stalled_since"]
+    beat(pg_conn, "w1", 0)
+    assert message()["state"] == "ok"
 
 
 def test_stale_numbers_win_over_a_stalled_count(counting_app):

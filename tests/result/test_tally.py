@@ -1,5 +1,6 @@
 import threading
 
+import psycopg2
 import pytest
 
 from result_app.tally import NO_SCHEMA, OK, QUERIES, UNAVAILABLE, Refresher
@@ -36,12 +37,12 @@ def test_reads_the_maintained_tally_and_bumps_the_version_only_on_change(connect
     assert second.counts == {"a": 0, "b": 1} and second.version == first.version + 1
 
 
+def refused():
+    """A connection to where nothing listens."""
+    return psycopg2.connect(host="127.0.0.1", port=1, connect_timeout=1)
+
+
 def test_an_unreachable_database_is_reported_never_shown_as_zero():
-    import psycopg2
-
-    def refused():
-        return psycopg2.connect(host="127.0.0.1", port=1, connect_timeout=1)
-
     refresher = Refresher(refused, 0.05)
     with pytest.raises(psycopg2.Error):
         refresher.refresh_once()
@@ -77,17 +78,9 @@ def test_database_queries_do_not_grow_with_the_number_of_viewers(connect, pg_con
 
 
 def test_recovers_by_itself_when_the_database_comes_back(connect, pg_conn):
-    import psycopg2
-
     available = threading.Event()
-
-    def flaky():
-        if not available.is_set():
-            return psycopg2.connect(host="127.0.0.1", port=1, connect_timeout=1)
-        return connect()
-
     schema.migrate(pg_conn)
-    refresher = Refresher(flaky, 0.05, backoff_cap_s=0.2)
+    refresher = Refresher(lambda: connect() if available.is_set() else refused(), 0.05, backoff_cap_s=0.2)
     refresher.start()
     try:
         eventually(lambda: refresher.snapshot.state == UNAVAILABLE, 10, "the database reported unavailable")

@@ -2,11 +2,9 @@
 
 from result_app.views import SLOTS
 
-UNREACHABLE = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1", "POSTGRES_PASSWORD": "x"}
 
-
-def test_a_viewer_over_the_limit_is_refused_at_once_with_retry_after(make_app):
-    app = make_app(UNREACHABLE, max_viewers=2, viewers_retry_after_s=7, postgres_connect_timeout=1)
+def test_a_viewer_over_the_limit_is_refused_at_once_with_retry_after(make_down_app):
+    app = make_down_app(max_viewers=2, viewers_retry_after_s=7)
     client = app.test_client()
     assert SLOTS.open == 0
     streams = [client.get("/stream", buffered=False) for _ in range(2)]

@@ -1,6 +1,5 @@
 import base64
 import hashlib
-import json
 import re
 import time
 from datetime import datetime
@@ -51,19 +50,15 @@ def test_api_and_page_show_counts_and_percentages(app, pg_conn):
     assert "style=" not in page
 
 
-def test_stream_sends_the_current_results_then_each_change(app, pg_conn):
+def test_stream_sends_the_current_results_then_each_change(app, pg_conn, stream):
     schema.migrate(pg_conn)
     wait_state(app, "ok")
-    response = app.test_client().get("/stream", buffered=False)
+    response, message = stream(app)
     assert response.mimetype == "text/event-stream"
-    chunks = iter(response.response)
-    assert next(chunks).startswith(b"retry:")
-    first = json.loads(next(chunks).decode().split("data: ", 1)[1])
-    assert first["total"] == 0
+    assert message()["total"] == 0
     apply_votes(pg_conn, [Vote(f"{7:032x}", "b", 1, 0)])
-    second = json.loads(next(chunks).decode().split("data: ", 1)[1])
+    second = message()
     assert second["options"][1]["votes"] == 1 and second["total"] == 1
-    response.close()
 
 
 def test_unreachable_database_is_503_and_a_clear_page_state(down_app):
