@@ -1,10 +1,7 @@
 """/healthz and /readyz answer in one shape in every service: the two web apps and the worker."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
+import requests
 
 from vote_app import create_app
 from vote_app.settings import VoteSettings
@@ -12,11 +9,8 @@ from worker_app.health import HealthState, serve
 
 
 def worker_get(port: int, path: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    response = requests.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+    return response.status_code, response.json()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 stopped answering altogether (frozen) is given up by the client within its deadline."""
 
 import time
+from contextlib import closing
 
 import psycopg2
 import pytest
@@ -20,21 +21,17 @@ def settings(postgres_env):
 
 
 def test_a_slow_statement_is_cancelled_by_postgres_and_the_connection_stays_usable(settings):
-    conn = pg_connect(settings, "tests")
-    try:
+    with closing(pg_connect(settings, "tests")) as conn:
         with pytest.raises(psycopg2.errors.QueryCanceled), conn.cursor() as cur:
             cur.execute("SELECT pg_sleep(30)")
         conn.rollback()
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
             assert cur.fetchone() == (1,)
-    finally:
-        conn.close()
 
 
 def test_a_frozen_server_fails_the_query_within_the_deadline_and_closes_the_connection(settings, freeze_postgres):
-    conn = pg_connect(settings, "tests")
-    try:
+    with closing(pg_connect(settings, "tests")) as conn:
         with freeze_postgres():
             started = time.monotonic()
             with pytest.raises(PostgresNotAnswering), conn.cursor() as cur:
@@ -42,8 +39,6 @@ def test_a_frozen_server_fails_the_query_within_the_deadline_and_closes_the_conn
             waited = time.monotonic() - started
             assert conn.closed
         assert settings.postgres_reply_deadline <= waited < settings.postgres_reply_deadline + 5
-    finally:
-        conn.close()
 
 
 def test_connecting_to_a_frozen_server_fails_within_the_connect_timeout(settings, freeze_postgres):

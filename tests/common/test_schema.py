@@ -1,4 +1,5 @@
-import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
 
@@ -25,21 +26,10 @@ def test_migrate_is_idempotent_and_seeds_the_tally(pg_conn):
 
 def test_concurrent_migrations_from_several_workers_do_not_collide(postgres_env):
     settings = settings_from(postgres_env, PostgresSettings)
-    errors, versions = [], []
 
-    def run():
-        conn = pg_connect(settings, "migrate-test")
-        try:
-            versions.append(schema.migrate(conn))
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
-        finally:
-            conn.close()
+    def migrate(_) -> int:
+        with closing(pg_connect(settings, "migrate-test")) as conn:
+            return schema.migrate(conn)
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert versions == [schema.MIGRATIONS[-1][0]] * 4
+    with ThreadPoolExecutor(4) as pool:  # any migration's error is raised here
+        assert list(pool.map(migrate, range(4))) == [schema.MIGRATIONS[-1][0]] * 4
