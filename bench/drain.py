@@ -11,7 +11,7 @@ from tooling.waiting import eventually
 from voting_common import schema
 from voting_common.contract import DEAD_LETTER_STREAM, GROUP, OPTIONS, STREAM, encode
 
-from .stack import BenchStack
+from .stack import BenchStack, cpu_us_per
 
 FILL_CHUNK = 5000
 
@@ -70,26 +70,19 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> tuple
     client, pg = stack.redis(), stack.pg()
     try:
         wait_drained(client, timeout_s=300)  # whatever an earlier measurement queued
-        stack.pause("worker")
+        stack.compose("pause", "worker")
         try:
             reset_tables(pg)
             client.delete(DEAD_LETTER_STREAM)
             rows = fill(client, votes)
         finally:
-            cpu_before = {name: stack.cpu_ns(name) for name in ("worker", "redis", "db")}
+            cpu_before = stack.cpu_ns("worker", "redis", "db")
             started = time.monotonic()
-            stack.unpause("worker")
-        ended = wait_drained(client, timeout_s=max(120.0, len(votes) / 2000))
-        seconds = ended - started
-        cpu_after = {name: stack.cpu_ns(name) for name in cpu_before}
-        cpu = {
-            f"{name}_cpu_us_per_vote": (used_after - used_before) / 1000 / len(votes)
-            for name, used_before in cpu_before.items()
-            if used_before is not None and (used_after := cpu_after[name]) is not None
-        }
+            stack.compose("unpause", "worker")
+        seconds = wait_drained(client, timeout_s=max(120.0, len(votes) / 2000)) - started
+        cpu = cpu_us_per(cpu_before, stack.cpu_ns(*cpu_before), len(votes))
+        tally = schema.read_tally(pg)
         with pg.cursor() as cur:
-            cur.execute("SELECT choice, votes FROM tally")
-            tally = dict(cur.fetchall())
             cur.execute("SELECT count(*) FROM votes")
             stored = cur.fetchone()[0]
         expected = plan.expected()
@@ -103,7 +96,7 @@ def drain_once(stack: BenchStack, workers: int, voters: int, seed: int) -> tuple
             "seconds": seconds,
             "votes_per_s": len(votes) / seconds,
             "totals_exact": correct,
-            **cpu,
+            **{f"{name}_cpu_us_per_vote": us for name, us in cpu.items()},
         }, rows
     finally:
         client.close()

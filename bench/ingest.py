@@ -1,6 +1,5 @@
-"""Measurement 1: POST /api/vote at 32 concurrent clients (wrk), against two baselines served by the
-same image under the identical gunicorn configuration: a bare Flask endpoint (the framework's floor)
-and the naive handler (one XADD per request). Rounds alternate so that all three share the drift."""
+"""Measurement 1: POST /api/vote under wrk against bare Flask and the naive handler (bench/notes.md).
+Rounds alternate so that all three share the drift."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from tooling.waiting import eventually
 
-from .stack import BenchStack
+from .stack import BenchStack, cpu_us_per
 
 LUA = Path(__file__).with_name("vote.lua")
 CONNECTIONS = 32
@@ -33,17 +32,17 @@ def wrk(url: str, seconds: float) -> dict:
 
 def one_round(stack: BenchStack, service: str, seconds: float) -> dict:
     """wrk against one service, with the CPU that service and Redis spent per request."""
-    before = {name: stack.cpu_ns(name) for name in (service, "redis")}
+    before = stack.cpu_ns(service, "redis")
     result = wrk(stack.url(service), seconds)
-    after = {name: stack.cpu_ns(name) for name in (service, "redis")}
-    ok = result["requests"] - result["status_errors"]
-    result["rps"] = ok / (result["duration_us"] / 1e6)
-    for name, used_before in before.items():
-        used_after = after[name]
-        if used_before is not None and used_after is not None and result["requests"]:
-            key = "web" if name == service else name
-            result[f"{key}_cpu_us_per_request"] = (used_after - used_before) / 1000 / result["requests"]
+    cpu = cpu_us_per(before, stack.cpu_ns(service, "redis"), result["requests"])
+    result["rps"] = (result["requests"] - result["status_errors"]) / (result["duration_us"] / 1e6)
+    result.update({f"{'web' if name == service else name}_cpu_us_per_request": us for name, us in cpu.items()})
     return result
+
+
+def _per_round(baseline: list[dict], other: list[dict]) -> list[float]:
+    """``other``'s requests/s over the baseline's, round by round: each pair shared one round's drift."""
+    return [o["rps"] / b["rps"] for b, o in zip(baseline, other, strict=True)]
 
 
 def summarise(rounds: list[dict]) -> dict:
@@ -91,10 +90,6 @@ def levers(stack: BenchStack, seconds: float) -> dict:
     return out
 
 
-def set_fsync(stack: BenchStack, mode: str) -> None:
-    stack.redis_cli("config", "set", "appendfsync", mode)
-
-
 def replicated(stack: BenchStack, seconds: float, rounds: int) -> dict:
     """vote acknowledging a vote only once a replica has it (``REDIS_WAIT_REPLICAS=1``, as the HA
     values run it) against vote on the single Redis, rounds alternating; the replica runs only
@@ -114,7 +109,7 @@ def replicated(stack: BenchStack, seconds: float, rounds: int) -> dict:
     finally:
         stack.compose("--profile", "replica", "rm", "-sf", "redis-replica")
         stack.recreate("vote", {})
-    ratios = [w["rps"] / s["rps"] for s, w in zip(single, waited, strict=True)]
+    ratios = _per_round(single, waited)
     return {"single": summarise(single), "waited": summarise(waited), "ratio": statistics.median(ratios),
             "ratio_per_round": ratios}  # fmt: skip
 
@@ -123,28 +118,31 @@ def measure(stack: BenchStack, seconds: float, rounds: int, with_levers: bool = 
     """The worker is paused meanwhile so the figure is the vote service's own (the queue grows)."""
     for service in ("vote", "vote-bare", "vote-naive"):
         wrk(stack.url(service), 2)  # warm-up: connections, code paths
-    bare, naive, vote, everysec = [], [], [], []
-    stack.pause("worker")
+    bare, naive, vote = [], [], []
+    stack.compose("pause", "worker")
     try:
         for _ in range(rounds):
             bare.append(one_round(stack, "vote-bare", seconds))
             naive.append(one_round(stack, "vote-naive", seconds))
             vote.append(one_round(stack, "vote", seconds))
-        set_fsync(stack, "everysec")
+        stack.redis_cli("config", "set", "appendfsync", "everysec")
         try:
-            for _ in range(rounds):
-                everysec.append(one_round(stack, "vote", seconds))
+            everysec = [one_round(stack, "vote", seconds) for _ in range(rounds)]
         finally:
-            set_fsync(stack, "always")
+            stack.redis_cli("config", "set", "appendfsync", "always")
         other_ways = levers(stack, seconds) if with_levers else {}
         wait_cost = replicated(stack, seconds, rounds)
     finally:
-        stack.unpause("worker")
+        stack.compose("unpause", "worker")
     b, n, v, e = summarise(bare), summarise(naive), summarise(vote), summarise(everysec)
-    ratios = [vr["rps"] / br["rps"] for br, vr in zip(bare, vote, strict=True)]
-    naive_ratios = [vr["rps"] / nr["rps"] for nr, vr in zip(naive, vote, strict=True)]
+    ratios, naive_ratios = _per_round(bare, vote), _per_round(naive, vote)
     ratio, naive_ratio = statistics.median(ratios), statistics.median(naive_ratios)
     p99_ok = v["p99_ms"] is not None and v["p99_ms"] <= GOAL_P99_MS
+
+    def cpu_ratio(baseline: dict) -> float | None:  # like the throughput ratio, but robust to other load
+        b, w = baseline["web_cpu_us_per_request"], v["web_cpu_us_per_request"]
+        return b / w if b and w else None
+
     return {
         "connections": CONNECTIONS,
         "seconds_per_round": seconds,
@@ -160,14 +158,8 @@ def measure(stack: BenchStack, seconds: float, rounds: int, with_levers: bool = 
         "ratio_per_round": ratios,
         "naive_ratio": naive_ratio,
         "naive_ratio_per_round": naive_ratios,
-        "cpu_ratio": _cpu_ratio(b, v),
-        "naive_cpu_ratio": _cpu_ratio(n, v),
+        "cpu_ratio": cpu_ratio(b),
+        "naive_cpu_ratio": cpu_ratio(n),
         "goal": f"ratio >= {GOAL_BARE}, >= {GOAL_NAIVE}x naive, p99 <= {GOAL_P99_MS:.0f} ms",
         "met": ratio >= GOAL_BARE and naive_ratio >= GOAL_NAIVE and p99_ok,
     }
-
-
-def _cpu_ratio(baseline: dict, vote: dict) -> float | None:
-    """Baseline CPU per request over vote's: like the throughput ratio, but robust to other load."""
-    b, v = baseline["web_cpu_us_per_request"], vote["web_cpu_us_per_request"]
-    return b / v if b and v else None

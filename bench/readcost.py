@@ -1,10 +1,5 @@
-"""Measurement 4: the result service's refresh latency with few and with many votes stored.
-
-The stored votes are written straight into Postgres (rows of distinct voters, tally to match):
-what is measured is reading, not writing. Two figures per size: the service's own
-``result_refresh_seconds`` over a window (mean), and the same read (``schema.read_tally``)
-timed from here many times (median, the figure). For contrast, the classic sample's ``count(*) ... GROUP BY``.
-"""
+"""Measurement 4: the result service's refresh latency with few and with many votes stored (bench/notes.md).
+The votes are written straight into Postgres: what is measured is reading, not writing."""
 
 from __future__ import annotations
 
@@ -12,8 +7,9 @@ import statistics
 import time
 
 from voting_common import schema
+from voting_common.contract import OPTIONS
 
-from .stack import BenchStack, metric
+from .stack import BenchStack
 
 
 def store_votes(pg, count: int) -> None:
@@ -21,9 +17,8 @@ def store_votes(pg, count: int) -> None:
         cur.execute(schema.EMPTY_COUNTS)
         cur.execute(
             "INSERT INTO votes (voter_id, choice, version_ms, version_seq)"
-            " SELECT lpad(to_hex(i), 32, '0'), CASE WHEN i %% 2 = 0 THEN 'a' ELSE 'b' END, i, 0"
-            " FROM generate_series(1, %s) AS i",
-            (count,),
+            " SELECT lpad(to_hex(i), 32, '0'), (%s::text[])[1 + i %% %s], i, 0 FROM generate_series(1, %s) AS i",
+            (list(OPTIONS), len(OPTIONS), count),
         )
         cur.execute(
             "UPDATE tally t SET votes = c.n FROM (SELECT choice, count(*) AS n FROM votes GROUP BY choice) c"
@@ -46,12 +41,9 @@ def one_size(stack: BenchStack, count: int, window_s: float, repeat: int) -> dic
     try:
         store_votes(pg, count)
         pg.autocommit = False  # read_tally runs in its own transaction, as in the service
-        url = stack.metrics_url("result")
-        sum0 = metric(url, "result_refresh_seconds_sum")
-        n0 = metric(url, "result_refresh_seconds_count")
+        sum0, n0 = (stack.metric("result", f"result_refresh_seconds_{x}") for x in ("sum", "count"))
         time.sleep(window_s)
-        sum1 = metric(url, "result_refresh_seconds_sum")
-        n1 = metric(url, "result_refresh_seconds_count")
+        sum1, n1 = (stack.metric("result", f"result_refresh_seconds_{x}") for x in ("sum", "count"))
         direct = _timed(lambda: schema.read_tally(pg), repeat)
 
         def count_star():
