@@ -46,6 +46,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     stack = BenchStack()
+    steps = {
+        "ingest": lambda: ingest.measure(stack, sizes["ingest_seconds"], sizes["ingest_rounds"], not args.quick),
+        "drain": lambda: drain.measure(stack, sizes["drain_voters"]),
+        "freshness": lambda: freshness.measure(
+            stack, sizes["fresh_rate"], sizes["fresh_seconds"], sizes["idle_rate"], sizes["idle_seconds"]),
+        "read_cost": lambda: readcost.measure(
+            stack, sizes["read_small"], sizes["read_large"], sizes["read_window_s"], sizes["read_repeat"]),
+        "viewers": lambda: viewers.measure(stack, sizes["viewers"], sizes["viewers_window_s"]),
+    }  # fmt: skip
+    only = [name for name in args.only.split(",") if name] or list(steps)
+    if unknown := set(only) - set(steps):
+        p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
     started = time.time()
     load_before = os.getloadavg()
     stack.down()
@@ -54,26 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: starting the stack (project votingapp-bench)", flush=True)
         stack.up()
         stack.wait_results_ok()
-        steps = [
-            ("ingest", lambda: ingest.measure(
-                stack, sizes["ingest_seconds"], sizes["ingest_rounds"], with_levers=not args.quick)),
-            ("drain", lambda: drain.measure(stack, sizes["drain_voters"])),
-            ("freshness", lambda: freshness.measure(
-                stack, sizes["fresh_rate"], sizes["fresh_seconds"], sizes["idle_rate"], sizes["idle_seconds"])),
-            ("read_cost", lambda: readcost.measure(
-                stack, sizes["read_small"], sizes["read_large"], sizes["read_window_s"], sizes["read_repeat"])),
-            ("viewers", lambda: viewers.measure(stack, sizes["viewers"], sizes["viewers_window_s"])),
-        ]  # fmt: skip
-        only = {name for name in args.only.split(",") if name}
-        unknown = only - {name for name, _ in steps}
-        if unknown:
-            p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
-        for name, step in steps:
-            if only and name not in only:
-                continue
+        for name in (name for name in steps if name in only):
             t = time.monotonic()
             print(f"bench: {name} ...", flush=True)
-            results[name] = step()
+            results[name] = steps[name]()
             results[name]["took_s"] = round(time.monotonic() - t, 1)
             print(f"bench: {name}: {report.one_line(name, results[name])}", flush=True)
     except Exception:
