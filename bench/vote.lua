@@ -1,5 +1,5 @@
 -- wrk script: POST /api/vote {"vote": "a"} as a fresh random voter on every request, then print
--- one JSON line (prefix WRKJSON) with the totals and latency percentiles for bench/measure.py.
+-- one JSON line (prefix WRKJSON) with the totals and latency percentiles for bench/ingest.py.
 wrk.method = "POST"
 wrk.path = "/api/vote"
 wrk.headers["Content-Type"] = "application/json"
