@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from loadgen.voters import fetch_totals
+from loadgen.voters import VotePlan, fetch_totals, post_vote, run, wait_for_totals
 from tests.support import scenario
 from voting_common.contract import DEAD_LETTER_STREAM, STREAM
 
@@ -22,11 +22,10 @@ def test_votes_of_distinct_voters_some_changing_their_minds_add_up_exactly(stack
 def test_api_vote_and_json_results(stack):
     before = fetch_totals(stack.result_url)
     with requests.Session() as voter:
-        response = voter.post(f"{stack.vote_url}/api/vote", json={"vote": "b"}, timeout=5)
-        assert response.status_code == 202
-        response = voter.post(f"{stack.vote_url}/api/vote", json={"vote": "nope"}, timeout=5)
+        assert post_vote(voter, stack.vote_url, "b", timeout=5).status_code == 202
+        response = post_vote(voter, stack.vote_url, "nope", timeout=5)
         assert response.status_code == 400 and response.json()["error"]
-    scenario.wait_for_totals(stack.result_url, {"b": before["b"] + 1, "total": before["total"] + 1}, timeout=15)
+    wait_for_totals(stack.result_url, {"b": before["b"] + 1, "total": before["total"] + 1}, timeout=15)
 
 
 def test_health_endpoints_answer_in_one_shape_and_metrics_are_the_services_own(stack):
@@ -42,14 +41,15 @@ def test_health_endpoints_answer_in_one_shape_and_metrics_are_the_services_own(s
             assert body["status"] == "ok" and body["service"] == service and body["host"], body
         # /metrics is not on the published port, only on the metrics port inside the container.
         assert requests.get(f"{url}/metrics", timeout=5).status_code == 404
-        inside = stack.compose("exec", "-T", service, "python", "-c", METRICS.format(port=9090)).stdout
-        assert f"# TYPE {metric} counter" in inside
-    worker = stack.compose("exec", "-T", "worker", "python", "-c", WORKER_READYZ).stdout
-    assert json.loads(worker)["status"] == "ok" and json.loads(worker)["service"] == "worker"
+        assert f"# TYPE {metric} counter" in inside(stack, service, "9090/metrics")
+    worker = json.loads(inside(stack, "worker", "8080/readyz"))
+    assert worker["status"] == "ok" and worker["service"] == "worker"
 
 
-METRICS = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"
-WORKER_READYZ = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/readyz').read().decode())"
+def inside(stack, service: str, where: str) -> str:
+    """What ``http://127.0.0.1:<where>`` answers inside the service's container."""
+    code = f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{where}').read().decode())"
+    return stack.compose("exec", "-T", service, "python", "-c", code).stdout
 
 
 def test_redis_refuses_clients_without_the_password(stack):
@@ -87,8 +87,6 @@ def test_pages_are_served_with_their_own_assets(stack):
 
 
 def test_load_generator_totals_match_exactly(stack):
-    from loadgen.voters import VotePlan, run, wait_for_totals
-
     before = fetch_totals(stack.result_url)
     plan = VotePlan(voters=600, share_a=0.6, change_share=0.3, seed=20261129)
     outcome = run(stack.vote_url, plan, concurrency=8)
