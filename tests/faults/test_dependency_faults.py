@@ -9,27 +9,21 @@ from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
+STOP, KILL = ("stop", "-t", "10"), ("kill", "-s", "SIGKILL")  # graceful (SIGTERM, then wait), or not
 SCENARIOS = {
-    # name: (service, how, seed, fault description)
-    "redis restart": ("redis", "restart", 0xFA020001, "Redis stopped gracefully (SIGTERM) for 1.5 s, then started"),
-    "redis SIGKILL": ("redis", "sigkill", 0xFA020002, "Redis killed with SIGKILL, started again 1.5 s later"),
-    "postgres restart": ("db", "restart", 0xFA020003, "Postgres stopped gracefully for 1.5 s, then started"),
-    "postgres SIGKILL": ("db", "sigkill", 0xFA020006, "Postgres killed with SIGKILL, started 1.5 s later"),
-    "vote restart": ("vote", "restart", 0xFA020004, "the vote container stopped gracefully, started 1.5 s later"),
-    "vote SIGKILL": ("vote", "sigkill", 0xFA020005, "the vote container killed with SIGKILL, started 1.5 s later"),
+    # name: (service, how it goes down, seed, fault description)
+    "redis restart": ("redis", STOP, 0xFA020001, "Redis stopped gracefully (SIGTERM) for 1.5 s, then started"),
+    "redis SIGKILL": ("redis", KILL, 0xFA020002, "Redis killed with SIGKILL, started again 1.5 s later"),
+    "postgres restart": ("db", STOP, 0xFA020003, "Postgres stopped gracefully for 1.5 s, then started"),
+    "postgres SIGKILL": ("db", KILL, 0xFA020006, "Postgres killed with SIGKILL, started 1.5 s later"),
+    "vote restart": ("vote", STOP, 0xFA020004, "the vote container stopped gracefully, started 1.5 s later"),
+    "vote SIGKILL": ("vote", KILL, 0xFA020005, "the vote container killed with SIGKILL, started 1.5 s later"),
 }
-
-
-def take_down(stack: FaultStack, service: str, how: str) -> None:
-    if how == "restart":  # graceful: SIGTERM, wait, start again
-        stack.compose("stop", "-t", "10", service)
-    else:
-        stack.compose("kill", "-s", "SIGKILL", service)
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scenario):
-    service, how, seed, fault = SCENARIOS[scenario]
+    service, down, seed, fault = SCENARIOS[scenario]
     _, outcome, canary = measure(
         stack,
         scenario,
@@ -37,7 +31,7 @@ def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scena
         plan(900, seed),
         fault_at(
             0.3,
-            lambda: take_down(stack, service, how),
+            lambda: stack.compose(*down, service),
             lambda: stack.compose("start", service),
             during=lambda stream: time.sleep(1.5),
         ),
@@ -45,7 +39,7 @@ def test_dependency_down_mid_stream_loses_and_double_counts_nothing(stack, scena
     )
     # A vote that failed got a clear answer: 503 with a message, or no connection at all.
     # (The canary voter also checks that every 503 carried a message.)
-    allowed = CLEAR_ERRORS | ({CUT_SHORT} if how == "sigkill" and service == "vote" else set())
+    allowed = CLEAR_ERRORS | ({CUT_SHORT} if down == KILL and service == "vote" else set())
     assert canary is not None
     assert set(outcome.errors) | set(canary.failures) <= allowed, (outcome.errors, canary.failures)
     if service == "vote":
