@@ -2,7 +2,8 @@
 commit does not advance it), and on a heartbeat that reports the votes waiting in Redis. Against real
 Redis and Postgres."""
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import psycopg2
 import pytest
@@ -51,22 +52,12 @@ def test_a_batch_that_does_not_commit_does_not_advance_the_progress(db, postgres
     apply_votes(db, [Vote(voter(1), "a", 1, 0)], Progress("w1", 1, "1-0"))
     before = progress_row(db, "w1")
     settings = settings_from(postgres_env, PostgresSettings)
-    worker_conn = pg_connect(settings, "worker/w1")
+    worker_conn, blocker = pg_connect(settings, "worker/w1"), pg_connect(settings, "tests-blocker")
     worker_pid = worker_conn.get_backend_pid()
-    blocker = pg_connect(settings, "tests-blocker")
-    errors: list[BaseException] = []
-    try:
+    with ThreadPoolExecutor(1) as pool, closing(worker_conn), closing(blocker):  # the lock goes with the blocker
         with blocker.cursor() as cur:
-            cur.execute("LOCK TABLE counting_progress IN ACCESS EXCLUSIVE MODE")  # held until rollback
-
-        def batch() -> None:
-            try:
-                apply_votes(worker_conn, [Vote(voter(2), "b", 2, 0)], Progress("w1", 1, "2-0"))
-            except psycopg2.Error as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=batch)
-        thread.start()
+            cur.execute("LOCK TABLE counting_progress IN ACCESS EXCLUSIVE MODE")
+        batch = pool.submit(apply_votes, worker_conn, [Vote(voter(2), "b", 2, 0)], Progress("w1", 1, "2-0"))
 
         def waiting_on_the_lock() -> bool:
             db.rollback()
@@ -79,12 +70,8 @@ def test_a_batch_that_does_not_commit_does_not_advance_the_progress(db, postgres
         with db.cursor() as cur:
             cur.execute("SELECT pg_terminate_backend(%s)", (worker_pid,))
         db.commit()
-        thread.join(timeout=10)
-    finally:
-        blocker.rollback()
-        blocker.close()
-        worker_conn.close()
-    assert errors and isinstance(errors[0], psycopg2.OperationalError)
+        with pytest.raises(psycopg2.OperationalError):
+            batch.result(10)
     assert schema.read_tally(db) == {"a": 1, "b": 0}
     assert progress_row(db, "w1") == before
     # The other way round: a progress write that fails (here: a negative count) rolls back the votes.
