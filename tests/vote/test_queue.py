@@ -3,7 +3,6 @@ and each request is answered with its own entry only once Redis acknowledged it.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -77,19 +76,16 @@ def test_an_entry_redis_refuses_is_a_503_and_the_writer_goes_on(slow_app, redis_
 def test_concurrent_votes_are_each_queued_exactly_once(app, redis_client):
     """Many requests at once through the shared writer: one stream entry per acknowledged vote."""
     voters = [f"{i:032x}" for i in range(1, 201)]
-    ids: dict[str, str] = {}
-    lock = threading.Lock()
 
-    def vote(voter: str) -> None:
+    def vote(voter: str) -> tuple[str, str]:
         client = app.test_client()
         client.set_cookie("voter_id", voter)
         r = client.post("/api/vote", json={"vote": "a"})
         assert r.status_code == 202
-        with lock:
-            ids[voter] = r.json["id"]
+        return voter, r.json["id"]
 
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(vote, voters))
+        ids = dict(pool.map(vote, voters))
     entries = dict(redis_client.xrange(STREAM))
     assert len(entries) == len(voters) == len(set(ids.values()))
     assert {entries[entry_id]["voter"]: entry_id for entry_id in entries} == ids
