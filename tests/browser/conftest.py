@@ -38,14 +38,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-def find_chromium() -> str | None:
-    candidates = [os.environ.get("CHROMIUM", ""), shutil.which("chromium") or "", "/usr/bin/chromium"]
-    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
-
-
 @pytest.fixture(scope="package")
 def chromium_path() -> str:
-    path = find_chromium()
+    candidates = [os.environ.get("CHROMIUM", ""), shutil.which("chromium") or "", "/usr/bin/chromium"]
+    path = next((c for c in candidates if c and os.access(c, os.X_OK)), None)
     if path is None:
         message = "no Chromium: install Debian's chromium package (.ci/run does) or set CHROMIUM=/path/to/chromium"
         if os.environ.get("CI"):
@@ -88,11 +84,7 @@ def stack(browser_stack):
 @pytest.fixture
 def no_votes(stack):
     """No vote counted anywhere: the stream drained, then the votes and the tally emptied."""
-
-    def stream_empty() -> bool:
-        return stack.redis_cli("XLEN", STREAM) == "0"
-
-    eventually(stream_empty, 60, "an empty vote stream", 0.2)
+    eventually(lambda: stack.redis_cli("XLEN", STREAM) == "0", 60, "an empty vote stream", 0.2)
     stack.psql(f"BEGIN; {schema.EMPTY_COUNTS} COMMIT;")
     return stack
 
@@ -113,10 +105,7 @@ def person(browser, stack):
 
     def new_page(*, viewport=DESKTOP, javascript=True):
         context = browser.new_context(
-            viewport=viewport,
-            java_script_enabled=javascript,
-            is_mobile=viewport is PHONE,
-            has_touch=viewport is PHONE,
+            viewport=viewport, java_script_enabled=javascript, is_mobile=viewport is PHONE, has_touch=viewport is PHONE
         )
         context.set_default_timeout(15_000)
         contexts.append(context)

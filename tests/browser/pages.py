@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from loadgen.voters import post_vote
 from voting_common.contract import OPTIONS
 
+LABELS = {"a": "Cats", "b": "Dogs"}  # compose's OPTION_A and OPTION_B
 LIVE = "live (server-sent events)"
 DASH = "\u2013"
 CONNECTION_LOST = "Connection to the result service lost. Reconnecting\u2026"
@@ -27,18 +28,21 @@ def thanks(label: str) -> str:
 
 
 def open_live_results(page: Page, url: str) -> tuple[int, int, int]:
-    """Open the result page, wait until the event stream delivers, return (a, b, total) shown."""
+    """Open the result page, wait until the event stream delivers, return (a, b, total) shown.
+
+    The document is marked, so that :func:`assert_not_reloaded` can tell it is still the same."""
     page.goto(url)
     expect(page.locator("#transport")).to_have_text(LIVE, timeout=15_000)
+    page.evaluate("window.sameDocument = true")
     return shown_counts(page)
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.sameDocument") is True, "the result page reloaded"
 
 
 def shown_counts(page: Page) -> tuple[int, int, int]:
     return tuple(int(page.locator(f"#{i}").inner_text()) for i in ("votes-a", "votes-b", "total"))
-
-
-def pct(votes: int, total: int) -> str:
-    return f"{100 * votes / total:.1f}%"
 
 
 def expect_counts(page: Page, a: int, b: int, timeout: float = 10_000) -> None:
@@ -48,7 +52,7 @@ def expect_counts(page: Page, a: int, b: int, timeout: float = 10_000) -> None:
     expect(page.locator("#votes-b")).to_have_text(str(b), timeout=timeout)
     expect(page.locator("#total")).to_have_text(str(total), timeout=timeout)
     for option, votes in zip(OPTIONS, (a, b), strict=True):
-        expect(page.locator(f"#pct-{option}")).to_have_text(pct(votes, total) if total else DASH)
+        expect(page.locator(f"#pct-{option}")).to_have_text(f"{100 * votes / total:.1f}%" if total else DASH)
         expect(page.locator(f"#bar-{option}")).to_have_attribute("aria-valuenow", f"{100 * votes / total:.1f}")
 
 
@@ -68,6 +72,13 @@ def expect_not_live(page: Page, a: int, b: int, timeout: float = 30_000) -> None
     expect(page.locator("#results")).to_have_attribute("data-state", "stale")
     expect(page.locator("#votes-a")).to_have_text(str(a))
     expect(page.locator("#votes-b")).to_have_text(str(b))
+
+
+def click_vote(page: Page, option: str) -> None:
+    """Press the vote page's button for ``option``; the page thanks for that vote and marks it."""
+    page.get_by_role("button", name=f"Vote for {LABELS[option]}").click()
+    expect(page.locator("#status")).to_have_text(thanks(LABELS[option]))
+    expect(page.locator(f"#vote-{option}")).to_have_attribute("aria-pressed", "true")
 
 
 def vote_over_http(vote_url: str, option: str) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
+from loadgen.voters import fetch_totals
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
@@ -20,6 +20,8 @@ from .pages import (
     CONNECTION_LOST,
     DASH,
     LIVE,
+    assert_not_reloaded,
+    click_vote,
     expect_counts,
     low_contrast,
     open_live_results,
@@ -52,31 +54,26 @@ def test_before_any_vote_the_result_page_says_so(no_votes, stack, person):
 def test_a_vote_shows_on_the_result_page_without_reload_and_a_changed_vote_moves_it(stack, person):
     results = person()
     a, b, _ = open_live_results(results, stack.result_url)
-    results.evaluate("window.sameDocument = true")  # gone if the page reloads
 
     voter = person()
     voter.goto(stack.vote_url)
     expect(voter.locator("#status")).to_be_hidden()
     expect(voter.locator("#hostname")).to_have_attribute("data-hostname", re.compile(r"\S+"))
     expect(voter.locator("#hostname")).to_be_visible()
-    voter.get_by_role("button", name="Vote for Cats").click()
-    expect(voter.locator("#status")).to_have_text(thanks("Cats"))
-    expect(voter.locator("#vote-a")).to_have_attribute("aria-pressed", "true")
+    click_vote(voter, "a")
     expect(voter.locator("#vote-a .mark")).to_have_text("\u2713 your vote")
     expect(voter.locator("#vote-b")).to_have_attribute("aria-pressed", "false")
     expect(voter.locator("#vote-b .mark")).to_have_text("")
     expect_counts(results, a + 1, b)
     expect(results.locator("#state")).to_have_text("Live: updates as votes arrive.")
 
-    voter.get_by_role("button", name="Vote for Dogs").click()
-    expect(voter.locator("#status")).to_have_text(thanks("Dogs"))
-    expect(voter.locator("#vote-b")).to_have_attribute("aria-pressed", "true")
+    click_vote(voter, "b")
     expect(voter.locator("#vote-a")).to_have_attribute("aria-pressed", "false")
     expect_counts(results, a, b + 1)  # the same voter: moved, not added
 
     vote_over_http(stack.vote_url, "a")  # someone else
     expect_counts(results, a + 1, b + 1)
-    assert results.evaluate("window.sameDocument") is True, "the result page reloaded"
+    assert_not_reloaded(results)
     expect(results.locator("#transport")).to_have_text(LIVE)
 
     voter.reload()  # the page remembers the voter's choice, without repeating the confirmation
@@ -91,16 +88,12 @@ def test_without_javascript_the_form_votes_and_the_result_page_refreshes_itself(
 
     voter = person(javascript=False)
     voter.goto(stack.vote_url)
-    voter.get_by_role("button", name="Vote for Dogs").click()
+    click_vote(voter, "b")
     expect(voter).to_have_url(re.compile(r"/\?voted=b$"))  # the form's POST answered 303
-    expect(voter.locator("#status")).to_have_text(thanks("Dogs"))
-    expect(voter.locator("#vote-b")).to_have_attribute("aria-pressed", "true")
     expect(voter.locator("#vote-b .mark")).to_have_text("\u2713 your vote")
 
-    voter.get_by_role("button", name="Vote for Cats").click()
+    click_vote(voter, "a")
     expect(voter).to_have_url(re.compile(r"/\?voted=a$"))
-    expect(voter.locator("#status")).to_have_text(thanks("Cats"))
-    expect(voter.locator("#vote-a")).to_have_attribute("aria-pressed", "true")
     # Without JavaScript the result page reloads itself every 5 seconds (<noscript> refresh).
     expect_counts(results, a + 1, b, timeout=15_000)
 
@@ -109,7 +102,7 @@ def test_pages_are_served_under_a_strict_policy_and_the_bars_show_without_javasc
     """No inline script or style is admitted; the result page's bars, drawn before any script runs,
     come from a style block the policy admits by its hash (the fixture fails on any refusal)."""
     vote_over_http(stack.vote_url, "a")
-    eventually(lambda: requests.get(f"{stack.result_url}/api/results", timeout=5).json()["total"], 30, "a vote")
+    eventually(lambda: fetch_totals(stack.result_url)["total"], 30, "a vote")
     for url in (stack.vote_url, stack.result_url):
         page = person(javascript=False)
         policy = page.goto(url).headers["content-security-policy"]
@@ -172,12 +165,11 @@ def test_polling_takes_over_when_the_event_stream_is_blocked(stack, person):
 
 @pytest.mark.parametrize("name, viewport", [("desktop", DESKTOP), ("phone", PHONE)])
 def test_layout_contrast_and_screenshots(stack, person, name, viewport):
-    before = requests.get(f"{stack.result_url}/api/results", timeout=10).json()["options"]
+    before = fetch_totals(stack.result_url)
     vote_over_http(stack.vote_url, "a")  # with the vote below: an uneven split in the pictures
     voter = person(viewport=viewport)
     voter.goto(stack.vote_url)
-    voter.get_by_role("button", name="Vote for Cats").click()
-    expect(voter.locator("#status")).to_have_text(thanks("Cats"))
+    click_vote(voter, "a")
     a, b = voter.locator("#vote-a").bounding_box(), voter.locator("#vote-b").bounding_box()
     for box in (a, b):
         assert box["height"] >= 96 and box["width"] >= 160, f"a vote button is small: {box}"
@@ -195,7 +187,7 @@ def test_layout_contrast_and_screenshots(stack, person, name, viewport):
 
     results = person(viewport=viewport)
     open_live_results(results, stack.result_url)
-    expect_counts(results, before[0]["votes"] + 2, before[1]["votes"])
+    expect_counts(results, before["a"] + 2, before["b"])
     expect(results.locator("#state")).to_have_text("Live: updates as votes arrive.")
     for selector in ("#pct-a", "#pct-b", "#total", "#split"):
         expect(results.locator(selector)).to_be_in_viewport()
