@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import requests
 
 from tooling import metrics
 from tooling.compose import ComposeStack
+from tooling.engine import docker
 from tooling.waiting import eventually
 
 COMPOSE_FILES = os.pathsep.join(["docker-compose.yml", "bench/compose.bench.yml"])
@@ -94,9 +94,7 @@ class BenchStack(ComposeStack):
         for service in services:
             total = 0
             for cid in self.compose("ps", "-q", service).stdout.split():
-                full = subprocess.run(
-                    ["docker", "inspect", "-f", "{{.Id}}", cid], capture_output=True, text=True, check=True
-                ).stdout.strip()
+                full = docker("inspect", "-f", "{{.Id}}", cid).strip()
                 v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{full}/cpuacct.usage")
                 v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{full}.scope/cpu.stat")
                 if v1.is_file():
@@ -112,8 +110,7 @@ class BenchStack(ComposeStack):
     def memory_mib(self, service: str) -> float:
         """Resident memory of the service's (first) container, as ``docker stats`` reports it."""
         cid = self.compose("ps", "-q", service).stdout.split()[0]
-        out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", cid],
-                             capture_output=True, text=True, timeout=60, check=True).stdout  # fmt: skip
+        out = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", cid, timeout=60)
         usage = out.splitlines()[0].split("/")[0].strip()
         number, unit = re.fullmatch(r"([\d.]+)\s*([A-Za-z]*)", usage).groups()  # type: ignore[union-attr]
         return float(number) * _SIZE_UNITS[unit or "B"] / 2**20

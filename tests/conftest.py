@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.support.engine import docker_answers
 from tests.support.env import settings_from
 from tooling import manifests
+from tooling.engine import docker_answers
 from voting_common import schema
 from voting_common.settings import PostgresSettings, RedisSettings
 

@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import ROOT
+from .engine import docker
 from .forward import Address, Forwarder
 
 DOCKER_CHOOSES = "127.0.0.1:"  # VOTE_PORT / RESULT_PORT: "127.0.0.1::8080" in docker-compose.yml
@@ -73,8 +74,7 @@ class ComposeStack:
         published port, which keeps buffers and file descriptors of its own for every connection."""
         cid = self.compose("ps", "-q", service, timeout=30).stdout.split()[0]
         fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
-        out = subprocess.run(["docker", "inspect", "-f", fmt, cid], capture_output=True, text=True, check=True)
-        return out.stdout.split()[0], container_port
+        return docker("inspect", "-f", fmt, cid).split()[0], container_port
 
     def up(self, *services: str) -> None:
         self.compose("up", "-d", "--build", "--wait", "--wait-timeout", "180", *services)

@@ -20,9 +20,9 @@ import requests
 
 from loadgen.voters import Outcome, VotePlan, fetch_totals, post_vote, run, voter_id, wait_for_totals
 from tests.faults import report
-from tests.support.engine import docker
 from tooling import ROOT
 from tooling.compose import REDIS_CLI, ComposeStack
+from tooling.engine import docker
 from tooling.waiting import eventually
 from voting_common.contract import GROUP, OPTIONS, STREAM
 

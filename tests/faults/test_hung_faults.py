@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.faults.harness import CLEAR_ERRORS, FaultStack, VoteTraffic, fault_at, inspect, measure, plan
-from tests.support.engine import docker
+from tooling.engine import docker
 from tooling.waiting import eventually
 
 pytestmark = pytest.mark.faults

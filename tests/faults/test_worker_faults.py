@@ -5,8 +5,8 @@ import time
 import pytest
 
 from tests.faults.harness import FaultStack, VoteTraffic, fault_at, inspect, measure, plan
-from tests.support.engine import docker
 from tooling import metrics
+from tooling.engine import docker
 from voting_common.contract import GROUP, STREAM
 
 pytestmark = pytest.mark.faults

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from tests.support.engine import docker, docker_answers
 from tooling import ROOT
+from tooling.engine import docker, docker_answers
 
 NS = "vote"
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from kubernetes import client, config
 
-from tests.support.engine import docker
 from tooling import manifests
+from tooling.engine import docker
 from tooling.waiting import eventually
 
 from .conftest import ROOT, Cluster

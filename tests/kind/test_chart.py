@@ -22,8 +22,8 @@ from kubernetes import client
 
 from loadgen import voters
 from tests.support import scenario
-from tests.support.engine import docker
 from tooling import manifests
+from tooling.engine import docker
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from kubernetes.stream import stream
 from loadgen.voters import fetch_totals
 from tests.support import hostile, scenario
 from tooling import manifests
+from tooling.engine import docker
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 from voting_common.settings import GunicornSettings
@@ -499,16 +499,9 @@ def test_pod_security_rejects_a_privileged_pod_in_namespace_vote(k8s):
 def test_make_deploy_restarts_what_runs_an_older_image(k8s, cluster):
     """Load a changed vote image under the same tag: ``make deploy`` rolls vote onto it."""
     image = f"votingapp/vote:{manifests.app_version()}"
-    original = subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{.Id}}", image], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    changed = subprocess.run(
-        ["docker", "build", "-q", "-t", image, "--label", f"redeploy-test={time.time()}", "-"],
-        input=f"FROM {image}\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    original = docker("image", "inspect", "-f", "{{.Id}}", image).strip()
+    label = f"redeploy-test={time.time()}"
+    changed = docker("build", "-q", "-t", image, "--label", label, "-", stdin=f"FROM {image}\n").strip()
     assert changed != original
     try:
         cluster.make("kind-load-images", f"KIND_LOAD_IMAGES={image}")
@@ -518,7 +511,7 @@ def test_make_deploy_restarts_what_runs_an_older_image(k8s, cluster):
         }
         assert running == {changed}, f"vote runs {running}, the loaded image is {changed}"
     finally:
-        subprocess.run(["docker", "tag", original, image], check=True)
+        docker("tag", original, image)
         cluster.make("kind-load-images", f"KIND_LOAD_IMAGES={image}")
         cluster.make("deploy")
     wait_all_available(k8s)

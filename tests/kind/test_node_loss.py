@@ -22,7 +22,7 @@ import requests
 from loadgen import voters
 from tests.faults import report
 from tests.support import scenario
-from tests.support.engine import docker
+from tooling.engine import docker
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 

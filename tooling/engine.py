@@ -1,4 +1,5 @@
-"""The tests' one route to Docker besides compose and testcontainers: its CLI."""
+"""The one route to Docker for the tests, the benchmarks and tooling (besides compose and
+testcontainers): its CLI."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ def docker_answers() -> bool:
         return False
 
 
-def docker(*args: str, timeout: float = 120) -> str:
-    """``docker <args>``'s output; fails the test with docker's own error when it fails."""
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=timeout)
+def docker(*args: str, timeout: float = 120, stdin: str | None = None) -> str:
+    """``docker <args>``'s output; fails (a test) with docker's own error when it fails."""
+    done = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, check=False, timeout=timeout)
     assert done.returncode == 0, f"docker {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}"
     return done.stdout
