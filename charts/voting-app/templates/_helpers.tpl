@@ -151,3 +151,29 @@ Deployment, no colour) unless blueGreen.enabled.
 {{- if .color -}}{{- $tag = index .app.blueGreen.tags .color -}}{{- end -}}
 {{- toYaml (merge (dict "tag" ($tag | default .app.image.tag)) (omit .app.image "tag")) -}}
 {{- end }}
+
+{{/*
+The claim template of a server's data: db or redis ("app"), sized by its storage values ("root" is
+the chart's root context). Fixed labels only: a StatefulSet's claim templates cannot change after
+creation.
+*/}}
+{{- define "voting-app.dataClaim" -}}
+{{- $storage := (index .root.Values .app).storage -}}
+volumeClaimTemplates:
+  - metadata:
+      name: data
+      labels:
+        app: {{ .app }}
+        app.kubernetes.io/name: {{ .app }}
+        app.kubernetes.io/instance: {{ .root.Release.Name }}
+        app.kubernetes.io/part-of: voting-app
+    spec:
+      accessModes:
+        - ReadWriteOnce
+      resources:
+        requests:
+          storage: {{ $storage.size }}
+      {{- with $storage.className }}
+      storageClassName: {{ . }}
+      {{- end }}
+{{- end }}
