@@ -5,27 +5,18 @@ both options and a total that adds up; an unknown path is a 404; a known one wit
 not serve is a 405.
 """
 
-from urllib.parse import quote
-
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.support.http_edge import METHODS, PROPERTY_SETTINGS, as_sent, assert_routed, header_text, path_segments
 from tooling.waiting import eventually
 from voting_common.contract import OPTIONS
 
 pytestmark = pytest.mark.integration
 
-PROPERTY_SETTINGS = settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 # GET /stream never ends by design, so it is left out; other methods on it must be 405.
 ROUTES = {"/": {"GET", "HEAD", "OPTIONS"}, "/api/results": {"GET", "HEAD", "OPTIONS"}, "/stream": {"OPTIONS"}}
-OTHER_ROUTES = {"/healthz", "/readyz"}  # /metrics is on a port of its own
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "FOO"]
-header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80)
 
 
 @pytest.fixture
@@ -56,25 +47,15 @@ def test_the_results_api_always_answers_totals_that_add_up(ready_app, query, acc
 
 @PROPERTY_SETTINGS
 @given(
-    segments=st.lists(
-        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="/"), min_size=1, max_size=12),
-        max_size=4,
-    ),
+    segments=path_segments,
     known=st.sampled_from([None, *ROUTES]),
     method=st.sampled_from(METHODS),
     data=st.binary(max_size=100),
     accept=st.none() | header_text,
 )
 def test_any_method_and_path_is_never_5xx_and_unknown_paths_are_404(ready_app, segments, known, method, data, accept):
-    assume(all(s not in (".", "..") for s in segments))
-    decoded = known or "/" + "/".join(segments)
-    path = known or "/" + "/".join(quote(s, safe="") for s in segments)
+    path, decoded = (known, known) if known else as_sent(segments)
     assume(not (decoded == "/stream" and method in ("GET", "HEAD")))
     client = ready_app.test_client(use_cookies=False)
     response = client.open(path, method=method, data=data, headers={"Accept": accept} if accept else {})
-    status = response.status_code
-    assert status < 500, (method, path, status)
-    if decoded in ROUTES:
-        assert status == (405 if method not in ROUTES[decoded] else 200), (method, path, status)
-    elif decoded not in OTHER_ROUTES and not decoded.startswith("/static/"):
-        assert status == 404, (method, path, status)
+    assert_routed(method, decoded, response.status_code, ROUTES, {200})
