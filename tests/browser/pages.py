@@ -8,9 +8,10 @@ import re
 from playwright.sync_api import Page, expect
 
 from loadgen.voters import post_vote
+from tooling import manifests
 from voting_common.contract import OPTIONS
 
-LABELS = {"a": "Cats", "b": "Dogs"}  # compose's OPTION_A and OPTION_B
+LABELS = manifests.values()["options"]  # the chart's, which compose's .env is rendered from
 LIVE = "live (server-sent events)"
 DASH = "\u2013"
 CONNECTION_LOST = "Connection to the result service lost. Reconnecting\u2026"

@@ -187,7 +187,7 @@ def test_layout_contrast_and_screenshots(stack, person, name, viewport):
 
     results = person(viewport=viewport)
     open_live_results(results, stack.result_url)
-    expect_counts(results, before["a"] + 2, before["b"])
+    expect_counts(results, before[OPTIONS[0]] + 2, before[OPTIONS[1]])
     expect(results.locator("#state")).to_have_text("Live: updates as votes arrive.")
     for selector in ("#pct-a", "#pct-b", "#total", "#split"):
         expect(results.locator(selector)).to_be_in_viewport()

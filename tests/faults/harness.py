@@ -207,7 +207,7 @@ class CanaryVoter:
         self._thread = _thread(self._main, "canary")
 
     def _main(self) -> None:
-        option = "a"
+        option = OPTIONS[0]
         with requests.Session() as session:
             while not self._stop.is_set():
                 try:
@@ -219,7 +219,7 @@ class CanaryVoter:
                 if r.status_code == 202:
                     self.acknowledged += 1
                     self.last = option
-                    option = "b" if option == "a" else "a"
+                    option = OPTIONS[1 - OPTIONS.index(option)]
                     time.sleep(0.05)
                     continue
                 try:
@@ -325,7 +325,7 @@ class ScenarioRow:
         assert self.lost == 0, f"{self.scenario}: {self.lost} votes lost: {self}"
         assert self.double_counted == 0, f"{self.scenario}: {self.double_counted} votes double-counted: {self}"
         assert self.counted == self.expected
-        assert self.vote_rows_added == self.expected["a"] + self.expected["b"], f"{self.scenario}: rows {self}"
+        assert self.vote_rows_added == sum(self.expected.values()), f"{self.scenario}: rows {self}"
 
 
 def measure(
